@@ -1,0 +1,820 @@
+//! The operator's settings: `config.ini`, overridden key by key from the environment.
+//!
+//! [`Config::parse`] is the only way in. It validates everything once and reports every
+//! problem with the section, key and line (or environment variable) it came from, so a
+//! Lambda fails at cold start with a message an admin can act on, never mid-request.
+//!
+//! Compatible with the original sample's file: `[OKTA] APP_NAME / GROUP_NAME` and
+//! `[Connect] ROUTING_PROFILE_ID / SECURITY_PROFILE_IDS / INSTANCE_ID` still form one
+//! access mapping, named `default`.
+
+pub mod ini;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+pub use ini::Origin;
+use ini::{Entry, Section, normalize};
+
+/// Environment variables named `OKTA_CONNECT__{SECTION}__{KEY}` override (or add) one
+/// key. `{SECTION}` and `{KEY}` are upper-cased with every other character turned into
+/// `_`: `[Mapping supervisors] PRIORITY` is `OKTA_CONNECT__MAPPING_SUPERVISORS__PRIORITY`.
+pub const ENV_PREFIX: &str = "OKTA_CONNECT__";
+
+/// Priority of the mapping formed by the sample's `[OKTA]`/`[Connect]` keys: last resort,
+/// so any `[Mapping …]` section outranks it unless it asks for a larger number.
+pub const DEFAULT_MAPPING_PRIORITY: u32 = 1000;
+
+/// Connect allows 1–10 security profiles per user.
+pub const MAX_SECURITY_PROFILES: usize = 10;
+
+/// An Amazon Connect resource id: five dash-separated groups of 8-4-4-4-12 ASCII letters
+/// or digits. Connect issues UUIDs; letters beyond hex are accepted because the original
+/// sample's documented instance id (`abcdefgh-0122-…`) uses them.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ConnectId(String);
+
+impl ConnectId {
+    /// Checks the shape; `None` if `text` is not an id.
+    pub fn parse(text: &str) -> Option<Self> {
+        let groups: Vec<&str> = text.split('-').collect();
+        let shape_ok = groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_alphanumeric()));
+        shape_ok.then(|| Self(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConnectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What happens to a Connect user whose Okta user left every mapping, or was deactivated
+/// or suspended. Connect has no "disabled" state, hence the no-permission profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "policy", rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RemovalPolicy {
+    /// DeleteUser. The user's history stays in Connect's reports; the login is gone.
+    Delete,
+    /// Keep the user but replace its security profiles with this one (one that grants
+    /// nothing), so it can sign in to nothing and be restored with its id intact.
+    NoPermission { security_profile_id: ConnectId },
+    /// Leave the Connect user as it is.
+    Ignore,
+}
+
+/// Which Okta attribute becomes the Connect username. Under SAML it must equal what
+/// Okta sends as the role session name, which is the Okta login unless the app was
+/// configured otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UsernameSource {
+    /// The Okta login (`jane.doe@acme.example`).
+    Login,
+    /// The part of the login before `@` (`jane.doe`).
+    LoginLocalPart,
+    /// The profile's email; needs the Okta API, else falls back to the login.
+    Email,
+}
+
+/// Client-side pacing of Connect calls: Connect's quota is per account and Region, by
+/// default 2 requests/s with a burst of 5 for most user APIs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Pacing {
+    pub requests_per_second: f64,
+    pub burst: u32,
+}
+
+/// The Okta event types that mean "added to" / "removed from" an app or a group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MembershipEventTypes {
+    pub app_add: String,
+    pub app_remove: String,
+    pub group_add: String,
+    pub group_remove: String,
+}
+
+/// An Okta group or app (by name/label or by Okta id) that grants a Connect user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum AccessSource {
+    Group(String),
+    App(String),
+}
+
+impl AccessSource {
+    /// Whether an Okta group/app with this id and display name is this source. Ids match
+    /// exactly; names case-insensitively, as Okta treats group names.
+    pub fn matches(&self, kind: SourceKind, id: Option<&str>, name: Option<&str>) -> bool {
+        let (own_kind, wanted) = match self {
+            AccessSource::Group(n) => (SourceKind::Group, n),
+            AccessSource::App(n) => (SourceKind::App, n),
+        };
+        own_kind == kind
+            && (id == Some(wanted.as_str())
+                || name.is_some_and(|n| n.trim().to_lowercase() == wanted.to_lowercase()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Group,
+    App,
+}
+
+/// An Okta group and/or app → the Connect profiles its members get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessMapping {
+    pub name: String,
+    /// Membership of any one of these grants the mapping.
+    pub sources: Vec<AccessSource>,
+    pub routing_profile_id: ConnectId,
+    pub security_profile_ids: Vec<ConnectId>,
+    pub hierarchy_group_id: Option<ConnectId>,
+    /// Smaller wins when a user matches several mappings.
+    pub priority: u32,
+}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    pub instance_id: ConnectId,
+    /// AWS Region of the Connect instance; `None` means the SDK's usual chain decides.
+    pub region: Option<String>,
+    /// Whether Connect users get `IdentityInfo.Email` (some SAML setups reject it).
+    pub send_email: bool,
+    pub pacing: Pacing,
+    pub events: MembershipEventTypes,
+    /// Sorted by priority, winner first.
+    pub mappings: Vec<AccessMapping>,
+    pub removal: RemovalPolicy,
+    pub username_source: UsernameSource,
+    /// How long the ledger keeps a processed event's record (its de-duplication window).
+    pub ledger_retention_days: u32,
+}
+
+/// One problem found in the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    /// `[Section] KEY`, or `[Section]`, or empty for file-level problems.
+    pub key: String,
+    pub origin: Origin,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.origin, self.key.is_empty()) {
+            (Origin::Unset, true) => write!(f, "{}", self.problem),
+            (Origin::Unset, false) => write!(f, "{}: {}", self.key, self.problem),
+            (origin, true) => write!(f, "{origin}: {}", self.problem),
+            (origin, false) => write!(f, "{} ({origin}): {}", self.key, self.problem),
+        }
+    }
+}
+
+/// Every problem found, in file order. Permanent: the config must be fixed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration")?;
+        for issue in &self.issues {
+            write!(f, "\n  - {issue}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    /// The issue about `key` (`"[Connect] INSTANCE_ID"`), compared case-insensitively.
+    pub fn issue_for(&self, key: &str) -> Option<&ConfigIssue> {
+        self.issues.iter().find(|i| i.key.eq_ignore_ascii_case(key))
+    }
+}
+
+const OKTA_KEYS: &[&str] = &[
+    "APP_NAME",
+    "GROUP_NAME",
+    "APP_MEMBERSHIP_ADD_EVENT",
+    "APP_MEMBERSHIP_REMOVE_EVENT",
+    "GROUP_MEMBERSHIP_ADD_EVENT",
+    "GROUP_MEMBERSHIP_REMOVE_EVENT",
+];
+const CONNECT_KEYS: &[&str] = &[
+    "INSTANCE_ID",
+    "REGION",
+    "ROUTING_PROFILE_ID",
+    "SECURITY_PROFILE_IDS",
+    "HIERARCHY_GROUP_ID",
+    "SEND_EMAIL",
+    "REQUESTS_PER_SECOND",
+    "BURST",
+];
+const SYNC_KEYS: &[&str] = &[
+    "REMOVAL_POLICY",
+    "NO_PERMISSION_SECURITY_PROFILE_ID",
+    "USERNAME_SOURCE",
+    "LEDGER_RETENTION_DAYS",
+];
+const MAPPING_KEYS: &[&str] = &[
+    "GROUP",
+    "APP",
+    "ROUTING_PROFILE_ID",
+    "SECURITY_PROFILE_IDS",
+    "HIERARCHY_GROUP_ID",
+    "PRIORITY",
+];
+
+const MAPPING_PREFIX: &str = "MAPPING ";
+
+impl Config {
+    /// Parses INI text with no environment overrides.
+    pub fn from_ini(text: &str) -> Result<Self, ConfigError> {
+        Self::parse(text, std::iter::empty::<(String, String)>())
+    }
+
+    /// Parses INI text, then applies `OKTA_CONNECT__SECTION__KEY` overrides from `env`
+    /// (pass `std::env::vars()` at a binary's edge), then validates. Other variables in
+    /// `env` are ignored.
+    pub fn parse<I, K, V>(text: &str, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut sections = ini::parse(text).map_err(|e| ConfigError {
+            issues: vec![ConfigIssue {
+                key: String::new(),
+                origin: Origin::Line(e.line),
+                problem: e.problem,
+            }],
+        })?;
+        apply_env(&mut sections, env);
+        Validator::default().run(&sections)
+    }
+
+    /// The mapping with this name.
+    pub fn mapping(&self, name: &str) -> Option<&AccessMapping> {
+        self.mappings.iter().find(|m| m.name == name)
+    }
+}
+
+fn apply_env<I, K, V>(sections: &mut Vec<Section>, env: I)
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    // Sorted so that two variables naming one key resolve the same way on every run.
+    let overrides: BTreeMap<String, String> = env
+        .into_iter()
+        .filter(|(k, _)| k.as_ref().starts_with(ENV_PREFIX))
+        .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().trim().to_string()))
+        .collect();
+    for (var, value) in overrides {
+        let Some((section_name, key)) = var[ENV_PREFIX.len()..].split_once("__") else {
+            continue;
+        };
+        let index = match sections
+            .iter()
+            .position(|s| normalize(&s.name) == section_name)
+        {
+            Some(i) => i,
+            None => {
+                let name = match section_name.strip_prefix("MAPPING_") {
+                    Some(mapping) => format!("Mapping {}", mapping.to_lowercase()),
+                    None => section_name.to_string(),
+                };
+                sections.push(Section {
+                    name,
+                    origin: Origin::Env(var.clone()),
+                    entries: Vec::new(),
+                });
+                sections.len() - 1
+            }
+        };
+        let section = &mut sections[index];
+        let origin = Origin::Env(var.clone());
+        match section
+            .entries
+            .iter_mut()
+            .find(|e| normalize(&e.key) == key)
+        {
+            Some(entry) => {
+                entry.value = value;
+                entry.origin = origin;
+            }
+            None => section.entries.push(Entry {
+                key: key.to_string(),
+                value,
+                origin,
+            }),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Validator {
+    issues: Vec<ConfigIssue>,
+}
+
+/// A section's entries, looked up by canonical key; absent sections read as empty.
+struct View<'a> {
+    label: String,
+    section: Option<&'a Section>,
+}
+
+/// A view of `section`, labelled by its own name or, when absent, by `label`.
+fn view<'a>(label: &str, section: Option<&'a Section>) -> View<'a> {
+    View {
+        label: section.map_or_else(|| label.to_string(), |s| s.name.clone()),
+        section,
+    }
+}
+
+impl View<'_> {
+    fn entry(&self, key: &str) -> Option<&Entry> {
+        self.section.and_then(|s| s.get(key))
+    }
+
+    /// The value, treating an empty value as unset.
+    fn value(&self, key: &str) -> Option<(&str, &Origin)> {
+        self.entry(key)
+            .filter(|e| !e.value.is_empty())
+            .map(|e| (e.value.as_str(), &e.origin))
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("[{}] {key}", self.label)
+    }
+}
+
+impl Validator {
+    fn issue(&mut self, key: String, origin: &Origin, problem: impl Into<String>) {
+        self.issues.push(ConfigIssue {
+            key,
+            origin: origin.clone(),
+            problem: problem.into(),
+        });
+    }
+
+    fn run(mut self, sections: &[Section]) -> Result<Config, ConfigError> {
+        let mut okta = None;
+        let mut connect = None;
+        let mut sync = None;
+        let mut mapping_sections = Vec::new();
+        for section in sections {
+            let upper = section.name.to_ascii_uppercase();
+            let allowed = match normalize(&section.name).as_str() {
+                "OKTA" => {
+                    okta = Some(section);
+                    OKTA_KEYS
+                }
+                "CONNECT" => {
+                    connect = Some(section);
+                    CONNECT_KEYS
+                }
+                "SYNC" => {
+                    sync = Some(section);
+                    SYNC_KEYS
+                }
+                _ if upper.starts_with(MAPPING_PREFIX)
+                    && !section.name[MAPPING_PREFIX.len()..].trim().is_empty() =>
+                {
+                    mapping_sections.push(section);
+                    MAPPING_KEYS
+                }
+                _ => {
+                    self.issue(
+                        format!("[{}]", section.name),
+                        &section.origin,
+                        "unknown section; expected [OKTA], [Connect], [Sync] or [Mapping NAME]",
+                    );
+                    continue;
+                }
+            };
+            for entry in &section.entries {
+                if !allowed.contains(&normalize(&entry.key).as_str()) {
+                    self.issue(
+                        format!("[{}] {}", section.name, entry.key),
+                        &entry.origin,
+                        format!(
+                            "unknown key; [{}] accepts {}",
+                            section.name,
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let (okta, connect, sync) = (
+            view("OKTA", okta),
+            view("Connect", connect),
+            view("Sync", sync),
+        );
+
+        let instance_id = self.required_id(&connect, "INSTANCE_ID");
+        let region = connect.value("REGION").and_then(|(v, origin)| {
+            let ok = v.len() <= 32
+                && v.split('-').count() >= 3
+                && v.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                self.issue(
+                    connect.key("REGION"),
+                    origin,
+                    format!("{v:?} is not an AWS Region name such as us-east-1"),
+                );
+            }
+            ok.then(|| v.to_string())
+        });
+        let send_email = self.boolean(&connect, "SEND_EMAIL", false);
+        let requests_per_second = self.number(&connect, "REQUESTS_PER_SECOND", 2.0_f64, |v| {
+            v.is_finite() && v > 0.0 && v <= 1000.0
+        });
+        let burst = self.number(&connect, "BURST", 5_u32, |v| (1..=1000).contains(&v));
+        let events = MembershipEventTypes {
+            app_add: self.event_type(
+                &okta,
+                "APP_MEMBERSHIP_ADD_EVENT",
+                "application.user_membership.add",
+            ),
+            app_remove: self.event_type(
+                &okta,
+                "APP_MEMBERSHIP_REMOVE_EVENT",
+                "application.user_membership.remove",
+            ),
+            group_add: self.event_type(
+                &okta,
+                "GROUP_MEMBERSHIP_ADD_EVENT",
+                "group.user_membership.add",
+            ),
+            group_remove: self.event_type(
+                &okta,
+                "GROUP_MEMBERSHIP_REMOVE_EVENT",
+                "group.user_membership.remove",
+            ),
+        };
+
+        let mut mappings = Vec::new();
+        let legacy_sources: Vec<AccessSource> = [
+            okta.value("GROUP_NAME")
+                .map(|(v, _)| AccessSource::Group(v.into())),
+            okta.value("APP_NAME")
+                .map(|(v, _)| AccessSource::App(v.into())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let legacy_profiles = [
+            "ROUTING_PROFILE_ID",
+            "SECURITY_PROFILE_IDS",
+            "HIERARCHY_GROUP_ID",
+        ]
+        .iter()
+        .any(|k| connect.value(k).is_some());
+        if !legacy_sources.is_empty() || legacy_profiles {
+            if legacy_sources.is_empty() {
+                let origin = [
+                    "ROUTING_PROFILE_ID",
+                    "SECURITY_PROFILE_IDS",
+                    "HIERARCHY_GROUP_ID",
+                ]
+                .iter()
+                .find_map(|k| connect.value(k).map(|(_, o)| o.clone()))
+                .unwrap_or(Origin::Unset);
+                self.issue(
+                    okta.key("GROUP_NAME"),
+                    &origin,
+                    "the [Connect] profiles form the default mapping, which needs GROUP_NAME \
+                     or APP_NAME in [OKTA] (a mapping with neither group nor app grants nothing)",
+                );
+            }
+            let profiles = self.profiles(&connect);
+            if let Some((routing, security, hierarchy)) = profiles {
+                mappings.push((
+                    AccessMapping {
+                        name: "default".into(),
+                        sources: legacy_sources,
+                        routing_profile_id: routing,
+                        security_profile_ids: security,
+                        hierarchy_group_id: hierarchy,
+                        priority: DEFAULT_MAPPING_PRIORITY,
+                    },
+                    Origin::Unset,
+                ));
+            }
+        }
+        for section in mapping_sections {
+            let name = section.name[MAPPING_PREFIX.len()..].trim().to_string();
+            let view = view("", Some(section));
+            let sources: Vec<AccessSource> = [
+                view.value("GROUP")
+                    .map(|(v, _)| AccessSource::Group(v.into())),
+                view.value("APP").map(|(v, _)| AccessSource::App(v.into())),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if sources.is_empty() {
+                self.issue(
+                    format!("[{}]", section.name),
+                    &section.origin,
+                    "mapping has neither GROUP nor APP, so no Okta user would ever match it",
+                );
+            }
+            let priority_origin = view
+                .entry("PRIORITY")
+                .map_or(Origin::Unset, |e| e.origin.clone());
+            if view.value("PRIORITY").is_none() {
+                self.issue(
+                    view.key("PRIORITY"),
+                    &section.origin,
+                    "required: a whole number, smaller wins when a user matches several mappings",
+                );
+            }
+            let priority = self.number(&view, "PRIORITY", 0_u32, |_| true);
+            if let Some((routing, security, hierarchy)) = self.profiles(&view) {
+                mappings.push((
+                    AccessMapping {
+                        name,
+                        sources,
+                        routing_profile_id: routing,
+                        security_profile_ids: security,
+                        hierarchy_group_id: hierarchy,
+                        priority,
+                    },
+                    priority_origin,
+                ));
+            }
+        }
+        mappings.sort_by_key(|(m, _)| m.priority);
+        for pair in mappings.windows(2) {
+            let ((first, _), (second, origin)) = (&pair[0], &pair[1]);
+            if first.priority == second.priority {
+                self.issue(
+                    format!("[Mapping {}] PRIORITY", second.name),
+                    origin,
+                    format!(
+                        "priority {} is also mapping {:?}'s; priorities must differ so one \
+                         mapping clearly wins",
+                        second.priority, first.name
+                    ),
+                );
+            }
+        }
+        let mappings: Vec<AccessMapping> = mappings.into_iter().map(|(m, _)| m).collect();
+        if mappings.is_empty() && self.issues.is_empty() {
+            self.issue(
+                String::new(),
+                &Origin::Unset,
+                "no access mapping: set [OKTA] GROUP_NAME or APP_NAME with [Connect] \
+                 ROUTING_PROFILE_ID and SECURITY_PROFILE_IDS, or add a [Mapping NAME] section",
+            );
+        }
+
+        let removal = match sync.value("REMOVAL_POLICY") {
+            None => Some(RemovalPolicy::Delete),
+            Some((v, origin)) => match normalize(v).as_str() {
+                "DELETE" => Some(RemovalPolicy::Delete),
+                "IGNORE" => Some(RemovalPolicy::Ignore),
+                "NO_PERMISSION" => match sync.value("NO_PERMISSION_SECURITY_PROFILE_ID") {
+                    Some(_) => self
+                        .optional_id(&sync, "NO_PERMISSION_SECURITY_PROFILE_ID")
+                        .map(|security_profile_id| RemovalPolicy::NoPermission {
+                            security_profile_id,
+                        }),
+                    None => {
+                        self.issue(
+                            sync.key("NO_PERMISSION_SECURITY_PROFILE_ID"),
+                            origin,
+                            "required when REMOVAL_POLICY = NO_PERMISSION: the id of a \
+                             security profile that grants nothing",
+                        );
+                        None
+                    }
+                },
+                _ => {
+                    self.issue(
+                        sync.key("REMOVAL_POLICY"),
+                        origin,
+                        format!("{v:?} is not one of DELETE, NO_PERMISSION, IGNORE"),
+                    );
+                    None
+                }
+            },
+        };
+        let username_source = match sync.value("USERNAME_SOURCE") {
+            None => UsernameSource::Login,
+            Some((v, origin)) => match normalize(v).as_str() {
+                "LOGIN" => UsernameSource::Login,
+                "LOGIN_LOCAL_PART" => UsernameSource::LoginLocalPart,
+                "EMAIL" => UsernameSource::Email,
+                _ => {
+                    self.issue(
+                        sync.key("USERNAME_SOURCE"),
+                        origin,
+                        format!("{v:?} is not one of LOGIN, LOGIN_LOCAL_PART, EMAIL"),
+                    );
+                    UsernameSource::Login
+                }
+            },
+        };
+        let ledger_retention_days = self.number(&sync, "LEDGER_RETENTION_DAYS", 30_u32, |d| {
+            (1..=3650).contains(&d)
+        });
+
+        match (self.issues.is_empty(), instance_id, removal) {
+            (true, Some(instance_id), Some(removal)) => Ok(Config {
+                instance_id,
+                region,
+                send_email,
+                pacing: Pacing {
+                    requests_per_second,
+                    burst,
+                },
+                events,
+                mappings,
+                removal,
+                username_source,
+                ledger_retention_days,
+            }),
+            _ => {
+                self.issues.sort_by_key(|i| match i.origin {
+                    Origin::Line(n) => (0, n),
+                    Origin::Env(_) => (1, 0),
+                    Origin::Unset => (2, 0),
+                });
+                Err(ConfigError {
+                    issues: self.issues,
+                })
+            }
+        }
+    }
+
+    fn required_id(&mut self, view: &View<'_>, key: &str) -> Option<ConnectId> {
+        if view.value(key).is_none() {
+            let origin = view.section.map_or(Origin::Unset, |s| s.origin.clone());
+            self.issue(view.key(key), &origin, "required");
+            return None;
+        }
+        self.optional_id(view, key)
+    }
+
+    fn optional_id(&mut self, view: &View<'_>, key: &str) -> Option<ConnectId> {
+        let (value, origin) = view.value(key)?;
+        let id = ConnectId::parse(value);
+        if id.is_none() {
+            self.issue(view.key(key), origin, malformed_id(value));
+        }
+        id
+    }
+
+    /// Routing profile, security profiles and optional hierarchy group of one mapping.
+    fn profiles(
+        &mut self,
+        view: &View<'_>,
+    ) -> Option<(ConnectId, Vec<ConnectId>, Option<ConnectId>)> {
+        let routing = self.required_id(view, "ROUTING_PROFILE_ID");
+        let security = match view.entry("SECURITY_PROFILE_IDS") {
+            None => {
+                let origin = view.section.map_or(Origin::Unset, |s| s.origin.clone());
+                self.issue(
+                    view.key("SECURITY_PROFILE_IDS"),
+                    &origin,
+                    "required: 1 to 10 comma-separated security profile ids",
+                );
+                None
+            }
+            Some(entry) => self.security_profiles(view, entry),
+        };
+        let hierarchy = self.optional_id(view, "HIERARCHY_GROUP_ID");
+        Some((routing?, security?, hierarchy))
+    }
+
+    fn security_profiles(&mut self, view: &View<'_>, entry: &Entry) -> Option<Vec<ConnectId>> {
+        let key = view.key("SECURITY_PROFILE_IDS");
+        let items: Vec<&str> = entry.value.split(',').map(str::trim).collect();
+        if entry.value.trim().is_empty() {
+            self.issue(
+                key,
+                &entry.origin,
+                "needs at least 1 security profile id (Connect requires 1 to 10)",
+            );
+            return None;
+        }
+        if items.iter().any(|i| i.is_empty()) {
+            self.issue(key, &entry.origin, "empty item in the comma-separated list");
+            return None;
+        }
+        if items.len() > MAX_SECURITY_PROFILES {
+            self.issue(
+                key,
+                &entry.origin,
+                format!(
+                    "{} security profiles; Connect allows at most {MAX_SECURITY_PROFILES}",
+                    items.len()
+                ),
+            );
+            return None;
+        }
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            match ConnectId::parse(item) {
+                Some(id) if ids.contains(&id) => {
+                    self.issue(
+                        key.clone(),
+                        &entry.origin,
+                        format!("{item} is listed twice"),
+                    );
+                }
+                Some(id) => ids.push(id),
+                None => self.issue(key.clone(), &entry.origin, malformed_id(item)),
+            }
+        }
+        Some(ids)
+    }
+
+    fn boolean(&mut self, view: &View<'_>, key: &str, default: bool) -> bool {
+        let Some((value, origin)) = view.value(key) else {
+            return default;
+        };
+        // The words configparser's getboolean accepts.
+        match value.to_ascii_lowercase().as_str() {
+            "1" | "yes" | "true" | "on" => true,
+            "0" | "no" | "false" | "off" => false,
+            _ => {
+                self.issue(
+                    view.key(key),
+                    origin,
+                    format!("{value:?} is not true or false"),
+                );
+                default
+            }
+        }
+    }
+
+    fn number<T>(&mut self, view: &View<'_>, key: &str, default: T, ok: impl Fn(T) -> bool) -> T
+    where
+        T: std::str::FromStr + Copy + fmt::Display,
+    {
+        let Some((value, origin)) = view.value(key) else {
+            return default;
+        };
+        match value.parse::<T>() {
+            Ok(v) if ok(v) => v,
+            _ => {
+                self.issue(
+                    view.key(key),
+                    origin,
+                    format!("{value:?} is not an allowed number"),
+                );
+                default
+            }
+        }
+    }
+
+    fn event_type(&mut self, view: &View<'_>, key: &str, default: &str) -> String {
+        let Some((value, origin)) = view.value(key) else {
+            return default.to_string();
+        };
+        let ok = value.split('.').count() >= 2
+            && value.split('.').all(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+        if !ok {
+            self.issue(
+                view.key(key),
+                origin,
+                format!("{value:?} is not an Okta event type such as {default}"),
+            );
+        }
+        value.to_string()
+    }
+}
+
+fn malformed_id(value: &str) -> String {
+    format!(
+        "malformed id {value:?}: expected a Connect id such as \
+         87654321-69fb-43b6-a5e6-f8666ac189cb (the last part of the resource's ARN)"
+    )
+}
+
+#[cfg(test)]
+mod tests;

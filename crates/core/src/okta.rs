@@ -1,0 +1,230 @@
+//! Okta's event-hook envelope and System Log events.
+//!
+//! Lenient where Okta is (unknown fields ignored; `target`, `actor`, `outcome` and
+//! `debugContext` may be null or missing), strict where the pipeline depends on a field:
+//! every event needs a string `uuid` (the de-duplication key), an `eventType` and an
+//! RFC 3339 `published` (the fact's date). Each event's raw JSON is kept byte for byte,
+//! because the queue carries it whole.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use crate::time::UnixMillis;
+
+/// The envelope's `eventType` for every event-hook delivery.
+pub const EVENT_HOOK_TYPE: &str = "com.okta.event_hook";
+
+/// Why a request body is not an Okta event-hook delivery. Always permanent: the same
+/// bytes will never parse, so the sender should get a 4xx.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    #[error("body is not JSON: {0}")]
+    NotJson(String),
+    #[error("body is not an Okta event-hook delivery: {0}")]
+    NotAnEnvelope(String),
+    #[error("delivery has no data.events array")]
+    MissingEvents,
+    #[error("data.events[{index}] is not a usable event: {problem}")]
+    BadEvent { index: usize, problem: String },
+}
+
+/// Why one raw event cannot be read. Permanent for that event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("event is not a System Log event: {0}")]
+    Shape(String),
+    #[error("event has an empty uuid")]
+    EmptyUuid,
+    #[error("event published time {0:?} is not RFC 3339")]
+    BadPublished(String),
+}
+
+/// One POST from an Okta event hook.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    /// The delivery's id; Okta keeps it when it retries the same delivery.
+    pub event_id: Option<String>,
+    pub source: Option<String>,
+    pub events: Vec<DeliveredEvent>,
+}
+
+/// One event of a delivery: its exact bytes and what was read from them.
+#[derive(Debug, Clone)]
+pub struct DeliveredEvent {
+    pub raw: Box<RawValue>,
+    pub event: OktaEvent,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EnvelopeShape<'a> {
+    event_type: Option<String>,
+    event_id: Option<String>,
+    source: Option<String>,
+    #[serde(borrow)]
+    data: Option<DataShape<'a>>,
+}
+
+#[derive(Deserialize)]
+struct DataShape<'a> {
+    #[serde(borrow)]
+    events: Option<&'a RawValue>,
+}
+
+impl Delivery {
+    /// Parses an event-hook POST body. Errors name what is wrong (not JSON, not an
+    /// envelope, no `data.events`, or which event is unusable and why). Each event's
+    /// bytes are kept exactly as sent.
+    pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+        let whole: &RawValue =
+            serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
+        if !whole.get().starts_with('{') {
+            return Err(EnvelopeError::NotAnEnvelope(
+                "expected a JSON object at the top level".into(),
+            ));
+        }
+        let shape: EnvelopeShape<'_> = serde_json::from_str(whole.get())
+            .map_err(|e| EnvelopeError::NotAnEnvelope(e.to_string()))?;
+        if let Some(kind) = shape.event_type.as_deref()
+            && kind != EVENT_HOOK_TYPE
+        {
+            return Err(EnvelopeError::NotAnEnvelope(format!(
+                "eventType is {kind:?}, expected {EVENT_HOOK_TYPE:?}"
+            )));
+        }
+        let events = shape
+            .data
+            .and_then(|d| d.events)
+            .filter(|raw| raw.get() != "null")
+            .ok_or(EnvelopeError::MissingEvents)?;
+        let events: Vec<&RawValue> = serde_json::from_str(events.get())
+            .map_err(|_| EnvelopeError::NotAnEnvelope("data.events is not an array".into()))?;
+        let events = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, raw)| {
+                let event = OktaEvent::parse(raw.get()).map_err(|e| EnvelopeError::BadEvent {
+                    index,
+                    problem: e.to_string(),
+                })?;
+                Ok(DeliveredEvent {
+                    raw: raw.to_owned(),
+                    event,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Delivery {
+            event_id: shape.event_id,
+            source: shape.source,
+            events,
+        })
+    }
+}
+
+/// A System Log event, reduced to what the pipeline reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OktaEvent {
+    pub uuid: String,
+    pub published: String,
+    pub event_type: String,
+    #[serde(default)]
+    pub display_message: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub target: Vec<Target>,
+    #[serde(default)]
+    pub actor: Option<Target>,
+    #[serde(default)]
+    pub outcome: Option<Outcome>,
+    #[serde(default)]
+    pub debug_context: Option<DebugContext>,
+}
+
+/// An entry of `target[]` (or the `actor`): only these fields are documented.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub alternate_id: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Outcome {
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DebugContext {
+    #[serde(default)]
+    pub debug_data: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Target>, D::Error> {
+    Ok(Option::<Vec<Target>>::deserialize(d)?.unwrap_or_default())
+}
+
+impl OktaEvent {
+    /// Parses one raw event as carried by the queue.
+    pub fn parse(raw: &str) -> Result<Self, EventError> {
+        let event: OktaEvent =
+            serde_json::from_str(raw).map_err(|e| EventError::Shape(e.to_string()))?;
+        if event.uuid.trim().is_empty() {
+            return Err(EventError::EmptyUuid);
+        }
+        if UnixMillis::parse_rfc3339(&event.published).is_none() {
+            return Err(EventError::BadPublished(event.published));
+        }
+        Ok(event)
+    }
+
+    /// `published` as an instant; `parse` guarantees it is valid.
+    pub fn published_at(&self) -> UnixMillis {
+        UnixMillis::parse_rfc3339(&self.published).unwrap_or(UnixMillis(0))
+    }
+
+    /// The first target of the given `type` (`User`, `UserGroup`, `AppInstance`, …).
+    pub fn target_of_kind(&self, kind: &str) -> Option<&Target> {
+        self.target.iter().find(|t| t.kind.as_deref() == Some(kind))
+    }
+
+    /// The Okta user the event is about: its `User` target.
+    pub fn okta_user(&self) -> Option<&Target> {
+        self.target_of_kind("User")
+    }
+
+    /// Whether Okta reports the action as done. A missing outcome counts as success:
+    /// Okta omits it on some event types that cannot fail.
+    pub fn succeeded(&self) -> bool {
+        match self.outcome.as_ref().and_then(|o| o.result.as_deref()) {
+            None => true,
+            Some(result) => result.eq_ignore_ascii_case("SUCCESS"),
+        }
+    }
+
+    /// `debugContext.debugData.changedAttributes` split on commas, for profile updates.
+    pub fn changed_attributes(&self) -> Vec<String> {
+        self.debug_context
+            .as_ref()
+            .and_then(|d| d.debug_data.as_ref())
+            .and_then(|d| d.get("changedAttributes"))
+            .and_then(|v| v.as_str())
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
