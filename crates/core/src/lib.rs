@@ -8,5 +8,13 @@
 //! - [`ports`]: the traits adapters implement (queue, ledger, directory, identity).
 
 pub mod config;
+pub mod desired;
+pub mod fact;
+pub mod names;
 pub mod okta;
+pub mod plan;
+pub mod ports;
+pub mod rules;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;

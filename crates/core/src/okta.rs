@@ -228,3 +228,146 @@ impl OktaEvent {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::fixtures;
+
+    #[test]
+    fn every_valid_fixture_parses_and_keeps_each_events_bytes() {
+        for (name, text) in fixtures::deliveries() {
+            let delivery =
+                Delivery::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(delivery.event_id.is_some(), "{name}");
+            let whole: serde_json::Value = serde_json::from_str(text).unwrap();
+            let originals = whole["data"]["events"].as_array().unwrap();
+            assert_eq!(delivery.events.len(), originals.len(), "{name}");
+            for (kept, original) in delivery.events.iter().zip(originals) {
+                // Byte-for-byte substring of what Okta sent, and the same JSON.
+                assert!(text.contains(kept.raw.get()), "{name}: raw bytes altered");
+                let reparsed: serde_json::Value = serde_json::from_str(kept.raw.get()).unwrap();
+                assert_eq!(&reparsed, original, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_hundred_event_delivery_has_a_hundred_distinct_uuids() {
+        let delivery = Delivery::parse(fixtures::HUNDRED_EVENTS.as_bytes()).unwrap();
+        let uuids: std::collections::BTreeSet<_> = delivery
+            .events
+            .iter()
+            .map(|e| e.event.uuid.as_str())
+            .collect();
+        assert_eq!(uuids.len(), 100);
+    }
+
+    #[test]
+    fn null_and_missing_optional_fields_are_accepted() {
+        let delivery =
+            Delivery::parse(fixtures::TARGET_NULL_AND_MISSING_FIELDS.as_bytes()).unwrap();
+        let events: Vec<&OktaEvent> = delivery.events.iter().map(|e| &e.event).collect();
+        assert!(events[0].target.is_empty() && events[0].okta_user().is_none());
+        assert!(
+            events[1].target.is_empty(),
+            "target: null reads as no targets"
+        );
+        assert!(
+            events[2].actor.is_none()
+                && events[2].outcome.is_none()
+                && events[2].debug_context.is_none()
+        );
+        assert!(events[2].succeeded(), "a missing outcome counts as success");
+        assert!(events[3].actor.is_none() && events[3].outcome.is_none());
+    }
+
+    #[test]
+    fn invalid_bodies_say_what_is_wrong() {
+        let check = |text: &str, expect: fn(&EnvelopeError) -> bool| {
+            let e = Delivery::parse(text.as_bytes()).unwrap_err();
+            assert!(expect(&e), "{text:.60}: {e}");
+        };
+        check(fixtures::INVALID_NOT_JSON, |e| {
+            matches!(e, EnvelopeError::NotJson(_))
+        });
+        check(fixtures::INVALID_TRUNCATED, |e| {
+            matches!(e, EnvelopeError::NotJson(_))
+        });
+        check(fixtures::INVALID_WRONG_ENVELOPE, |e| {
+            matches!(e, EnvelopeError::MissingEvents)
+        });
+        check(fixtures::INVALID_MISSING_DATA_EVENTS, |e| {
+            matches!(e, EnvelopeError::MissingEvents)
+        });
+        check(
+            fixtures::INVALID_EVENTS_NOT_ARRAY,
+            |e| matches!(e, EnvelopeError::NotAnEnvelope(m) if m.contains("not an array")),
+        );
+        check(fixtures::INVALID_EVENT_UUID_NUMBER, |e| {
+            matches!(e, EnvelopeError::BadEvent { index: 0, .. })
+        });
+        check("[1,2]", |e| matches!(e, EnvelopeError::NotAnEnvelope(_)));
+        check("\"text\"", |e| matches!(e, EnvelopeError::NotAnEnvelope(_)));
+        check("{\"data\": null}", |e| {
+            matches!(e, EnvelopeError::MissingEvents)
+        });
+        check("{\"data\": {\"events\": null}}", |e| {
+            matches!(e, EnvelopeError::MissingEvents)
+        });
+        check(
+            "{\"eventType\": \"com.okta.oauth2.tokens.transform\", \"data\": {\"events\": []}}",
+            |e| matches!(e, EnvelopeError::NotAnEnvelope(m) if m.contains("eventType")),
+        );
+        check(
+            "{\"data\": {\"events\": [{\"uuid\": \"\", \"published\": \"2026-01-01T00:00:00Z\", \"eventType\": \"x\"}]}}",
+            |e| matches!(e, EnvelopeError::BadEvent { .. }),
+        );
+        check(
+            "{\"data\": {\"events\": [{\"uuid\": \"u\", \"published\": \"yesterday\", \"eventType\": \"x\"}]}}",
+            |e| matches!(e, EnvelopeError::BadEvent { problem, .. } if problem.contains("RFC 3339")),
+        );
+        check("{\"data\": {\"events\": [7]}}", |e| {
+            matches!(e, EnvelopeError::BadEvent { .. })
+        });
+        // Deep nesting is rejected without recursing (no stack overflow), wherever it is.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        check(&deep, |e| {
+            matches!(
+                e,
+                EnvelopeError::NotAnEnvelope(_) | EnvelopeError::NotJson(_)
+            )
+        });
+        let nest = format!("{}1{}", "{\"a\":".repeat(100_000), "}".repeat(100_000));
+        let deep_event = format!(
+            "{{\"data\": {{\"events\": [{{\"uuid\": \"u\", \"published\": \"2026-01-01T00:00:00Z\", \"eventType\": \"x\", \"deep\": {nest}}}]}}}}"
+        );
+        // Inside an ignored field, depth is skipped iteratively: accepted, stack intact.
+        let parsed = Delivery::parse(deep_event.as_bytes());
+        assert!(
+            parsed.is_ok_and(|d| d.events.len() == 1),
+            "deeply nested ignored field"
+        );
+        check("", |e| matches!(e, EnvelopeError::NotJson(_)));
+    }
+
+    #[test]
+    fn invalid_utf8_is_not_json() {
+        let mut body = fixtures::GROUP_MEMBERSHIP_ADD.as_bytes().to_vec();
+        let at = body.iter().position(|b| *b == b'J').unwrap();
+        body[at] = 0xff;
+        assert!(matches!(
+            Delivery::parse(&body),
+            Err(EnvelopeError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn changed_attributes_are_split() {
+        let delivery = Delivery::parse(fixtures::USER_UPDATE_PROFILE.as_bytes()).unwrap();
+        assert_eq!(
+            delivery.events[0].event.changed_attributes(),
+            ["lastName", "displayName"]
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! The Connect calls that turn the current Connect user into the desired one.
+//!
+//! Only differences become calls: Connect allows about 2 requests/s per account, so a
+//! converge that finds the user already right costs no write at all.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConnectId, RemovalPolicy};
+use crate::desired::{Desired, DesiredUser, IdentityInfo};
+
+/// A Connect user as `DescribeUser` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectUser {
+    pub id: String,
+    pub arn: Option<String>,
+    pub username: String,
+    pub identity: IdentityInfo,
+    pub routing_profile_id: String,
+    pub security_profile_ids: Vec<String>,
+    pub hierarchy_group_id: Option<String>,
+}
+
+/// One Connect write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    Create(DesiredUser),
+    UpdateIdentity {
+        identity: IdentityInfo,
+    },
+    UpdateRoutingProfile {
+        routing_profile_id: ConnectId,
+    },
+    UpdateSecurityProfiles {
+        security_profile_ids: Vec<ConnectId>,
+    },
+    UpdateHierarchy {
+        hierarchy_group_id: ConnectId,
+    },
+    Delete,
+}
+
+impl Step {
+    /// Short name for logs and the ledger's record of what was done.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Create(_) => "create",
+            Step::UpdateIdentity { .. } => "update_identity",
+            Step::UpdateRoutingProfile { .. } => "update_routing_profile",
+            Step::UpdateSecurityProfiles { .. } => "update_security_profiles",
+            Step::UpdateHierarchy { .. } => "update_hierarchy",
+            Step::Delete => "delete",
+        }
+    }
+}
+
+/// The writes that make `current` (found by the desired username, `None` if absent)
+/// match `desired`. Empty when nothing differs. Updates apply to `current`'s id.
+///
+/// `send_email` says whether email is managed: when off, a Connect user's email is left
+/// as it is rather than cleared.
+pub fn plan(desired: &Desired, current: Option<&ConnectUser>, send_email: bool) -> Vec<Step> {
+    match (desired, current) {
+        (Desired::Unmanaged, _) => Vec::new(),
+        (Desired::Present(want), None) => vec![Step::Create(want.clone())],
+        (Desired::Present(want), Some(have)) => {
+            let mut steps = Vec::new();
+            let mut identity = want.identity.clone();
+            if !send_email {
+                identity.email = have.identity.email.clone();
+            }
+            if identity != have.identity {
+                steps.push(Step::UpdateIdentity { identity });
+            }
+            if want.routing_profile_id.as_str() != have.routing_profile_id {
+                steps.push(Step::UpdateRoutingProfile {
+                    routing_profile_id: want.routing_profile_id.clone(),
+                });
+            }
+            if !same_set(&want.security_profile_ids, &have.security_profile_ids) {
+                steps.push(Step::UpdateSecurityProfiles {
+                    security_profile_ids: want.security_profile_ids.clone(),
+                });
+            }
+            if let Some(group) = &want.hierarchy_group_id
+                && have.hierarchy_group_id.as_deref() != Some(group.as_str())
+            {
+                steps.push(Step::UpdateHierarchy {
+                    hierarchy_group_id: group.clone(),
+                });
+            }
+            steps
+        }
+        (Desired::Revoked { .. }, None) => Vec::new(),
+        (Desired::Revoked { removal, .. }, Some(have)) => match removal {
+            RemovalPolicy::Delete => vec![Step::Delete],
+            RemovalPolicy::Ignore => Vec::new(),
+            RemovalPolicy::NoPermission {
+                security_profile_id,
+            } => {
+                let only = std::slice::from_ref(security_profile_id);
+                if same_set(only, &have.security_profile_ids) {
+                    Vec::new()
+                } else {
+                    vec![Step::UpdateSecurityProfiles {
+                        security_profile_ids: only.to_vec(),
+                    }]
+                }
+            }
+        },
+    }
+}
+
+fn same_set(want: &[ConnectId], have: &[String]) -> bool {
+    let want: BTreeSet<&str> = want.iter().map(ConnectId::as_str).collect();
+    let have: BTreeSet<&str> = have.iter().map(String::as_str).collect();
+    want == have
+}

@@ -1,0 +1,377 @@
+//! The capabilities the pipeline needs from the outside world, one small trait each.
+//! Adapters live elsewhere (`okta-connect-aws` for AWS, the CLI's embedded ones for local
+//! runs); each port has one contract test suite that every adapter must pass.
+//!
+//! Every method is async and `Send`, so handlers can run them on a multi-threaded
+//! runtime. Time is passed in (`now`), never read, so contracts are testable.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{AccessSource, ConnectId};
+use crate::desired::{DesiredUser, IdentityInfo, OktaProfile};
+use crate::fact::{Fact, Recorded, UserFacts};
+use crate::plan::ConnectUser;
+use crate::time::UnixMillis;
+
+/// Whether retrying the same call can succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Throttling, 5xx, timeouts, network: retry with backoff.
+    Transient,
+    /// Bad input, missing resource, quota, permissions: retrying cannot help.
+    Permanent,
+}
+
+// ---------------------------------------------------------------- event queue
+
+/// SQS's limits for one `SendMessageBatch`: 10 entries, 256 KiB of payload in all.
+pub const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// One message: an Okta event's raw JSON and its attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueMessage {
+    /// Unique within one batch; reported back for entries that failed.
+    pub entry_id: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl QueueMessage {
+    /// Bytes SQS counts against the batch limit: body plus attribute names and values.
+    pub fn payload_bytes(&self) -> usize {
+        self.body.len()
+            + self
+                .attributes
+                .iter()
+                .map(|(k, v)| k.len() + v.len() + "String".len())
+                .sum::<usize>()
+    }
+}
+
+/// An entry the queue did not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedEntry {
+    pub entry_id: String,
+    pub class: ErrorClass,
+    pub reason: String,
+}
+
+/// A whole call that failed; nothing can be assumed sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Transient(String),
+    #[error("queue refused the request: {0}")]
+    Permanent(String),
+}
+
+impl QueueError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            QueueError::Transient(_) => ErrorClass::Transient,
+            QueueError::Permanent(_) => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A durable queue of Okta events (SQS in AWS; an embedded queue locally).
+pub trait EventQueue: Send + Sync {
+    /// Sends at most [`MAX_BATCH_ENTRIES`] messages totalling at most [`MAX_BATCH_BYTES`].
+    /// `Ok` lists the entries that were NOT accepted (empty: all durable); every entry
+    /// not listed is durably queued. `Err` means the call failed as a whole.
+    fn send_batch(
+        &self,
+        batch: &[QueueMessage],
+    ) -> impl Future<Output = Result<Vec<RejectedEntry>, QueueError>> + Send;
+}
+
+// ---------------------------------------------------------------- ledger
+
+/// Where an event stands in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventState {
+    InProgress,
+    Completed,
+    Failed,
+}
+
+/// The ledger's record of one event (by Okta event uuid).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRecord {
+    pub uuid: String,
+    pub state: EventState,
+    /// While `InProgress`: until when the claim holds.
+    pub lease_until: UnixMillis,
+    /// When the record stops counting (TTL): after it, the uuid may be claimed afresh.
+    pub expires_at: UnixMillis,
+    /// How many times the event has been claimed.
+    pub attempts: u32,
+    /// What was done (`Completed`) or why it failed (`Failed`).
+    pub detail: Option<String>,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The caller holds the event until the lease ends; `attempt` counts from 1.
+    Claimed { attempt: u32 },
+    /// Processed before: a duplicate delivery. Skip it.
+    Completed(EventRecord),
+    /// Another worker holds a live lease. Retry after it ends.
+    Busy { lease_until: UnixMillis },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error("ledger unavailable: {0}")]
+    Transient(String),
+    #[error("ledger refused the request: {0}")]
+    Permanent(String),
+}
+
+impl LedgerError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            LedgerError::Transient(_) => ErrorClass::Transient,
+            LedgerError::Permanent(_) => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// Facts and bookkeeping for one Okta user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserRecord {
+    pub facts: UserFacts,
+    /// The Connect user id last created or found for this Okta user.
+    pub connect_user_id: Option<String>,
+}
+
+/// The durable memory of the pipeline (DynamoDB in AWS; SQLite locally).
+pub trait Ledger: Send + Sync {
+    /// Claims event `uuid` for processing until `now + lease`. Succeeds when the event is
+    /// unknown, its record expired, it `Failed` before (so a redrive runs), or it is
+    /// `InProgress` with a lease that ended. One atomic conditional write: two callers
+    /// can never both be `Claimed`.
+    fn claim_event(
+        &self,
+        uuid: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
+
+    /// Marks a claimed event `Completed` with what was done; it then counts as a
+    /// duplicate until `now + retention`.
+    fn complete_event(
+        &self,
+        uuid: &str,
+        detail: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Marks a claimed event `Failed` with the reason; it may be claimed again.
+    fn fail_event(
+        &self,
+        uuid: &str,
+        reason: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Ends a claim early after a transient failure, so the redelivery can claim it at
+    /// once instead of waiting out the lease.
+    fn release_event(&self, uuid: &str) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// The event's record, if any (expired records are reported as they are stored).
+    fn event_record(
+        &self,
+        uuid: &str,
+    ) -> impl Future<Output = Result<Option<EventRecord>, LedgerError>> + Send;
+
+    /// Stores `fact` if it is newer (by [`Fact::supersedes`]) than the one in its slot;
+    /// atomic, so concurrent writers end with the newest.
+    fn record_fact(
+        &self,
+        fact: &Fact,
+    ) -> impl Future<Output = Result<Recorded, LedgerError>> + Send;
+
+    /// Everything known about one Okta user (empty if nothing).
+    fn user_record(
+        &self,
+        okta_user_id: &str,
+    ) -> impl Future<Output = Result<UserRecord, LedgerError>> + Send;
+
+    /// Remembers (or forgets, with `None`) the Connect user id of an Okta user.
+    fn remember_connect_user(
+        &self,
+        okta_user_id: &str,
+        connect_user_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Takes the per-user converge lease for `holder` until `now + lease`. `true` if
+    /// taken (free, expired, or already `holder`'s); `false` if someone else holds it.
+    fn lease_user(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> impl Future<Output = Result<bool, LedgerError>> + Send;
+
+    /// Gives the user lease back if `holder` still has it; otherwise does nothing.
+    fn release_user(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+}
+
+// ---------------------------------------------------------------- user directory
+
+/// What Connect said, sorted by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// The username exists already (CreateUser's 409). Look the user up and carry on.
+    #[error("user already exists: {0}")]
+    Duplicate(String),
+    /// The user (or instance) does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Connect rejected the request: unknown profile id, bad username, … Permanent.
+    #[error("rejected by Connect: {0}")]
+    Invalid(String),
+    /// A quota such as users per instance. Permanent until an admin raises it.
+    #[error("Connect quota exceeded: {0}")]
+    LimitExceeded(String),
+    /// Not allowed (IAM). Permanent until an admin fixes permissions.
+    #[error("access denied: {0}")]
+    Denied(String),
+    /// Request rate too high. Transient: back off and retry.
+    #[error("throttled by Connect: {0}")]
+    Throttled(String),
+    /// 5xx, timeout, network. Transient.
+    #[error("Connect unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl DirectoryError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            DirectoryError::Throttled(_) | DirectoryError::Unavailable(_) => ErrorClass::Transient,
+            _ => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A created Connect user's identifiers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedUser {
+    pub id: String,
+    pub arn: Option<String>,
+}
+
+/// The users of one Amazon Connect instance (the instance is the adapter's setting).
+pub trait UserDirectory: Send + Sync {
+    /// The user with exactly this username, or `None`.
+    fn find_user(
+        &self,
+        username: &str,
+    ) -> impl Future<Output = Result<Option<ConnectUser>, DirectoryError>> + Send;
+
+    /// The user with this id, or `None`.
+    fn describe_user(
+        &self,
+        user_id: &str,
+    ) -> impl Future<Output = Result<Option<ConnectUser>, DirectoryError>> + Send;
+
+    /// Creates the user (SAML: no password). `Duplicate` if the username is taken.
+    fn create_user(
+        &self,
+        user: &DesiredUser,
+    ) -> impl Future<Output = Result<CreatedUser, DirectoryError>> + Send;
+
+    fn update_identity(
+        &self,
+        user_id: &str,
+        identity: &IdentityInfo,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+
+    fn update_routing_profile(
+        &self,
+        user_id: &str,
+        routing_profile_id: &ConnectId,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+
+    fn update_security_profiles(
+        &self,
+        user_id: &str,
+        security_profile_ids: &[ConnectId],
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+
+    fn update_hierarchy(
+        &self,
+        user_id: &str,
+        hierarchy_group_id: &ConnectId,
+    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+
+    /// Deletes the user. `NotFound` if it is already gone (callers treat that as done).
+    fn delete_user(&self, user_id: &str)
+    -> impl Future<Output = Result<(), DirectoryError>> + Send;
+}
+
+// ---------------------------------------------------------------- identity source
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    /// Okta's rate limit: retry after `retry_at`.
+    #[error("Okta rate limit reached; retry at {retry_at}")]
+    RateLimited { retry_at: UnixMillis },
+    #[error("Okta unavailable: {0}")]
+    Unavailable(String),
+    /// Bad token or missing scope. Permanent until an admin fixes it.
+    #[error("Okta refused the request: {0}")]
+    Denied(String),
+    /// The configured group or app does not exist in Okta.
+    #[error("not found in Okta: {0}")]
+    NotFound(String),
+}
+
+impl IdentityError {
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            IdentityError::RateLimited { .. } | IdentityError::Unavailable(_) => {
+                ErrorClass::Transient
+            }
+            IdentityError::Denied(_) | IdentityError::NotFound(_) => ErrorClass::Permanent,
+        }
+    }
+}
+
+/// A member of an Okta group or app, with the profile the Users API returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OktaMember {
+    pub okta_user_id: String,
+    pub profile: OktaProfile,
+}
+
+/// Okta's management API: real names for users, and members for reconciliation.
+pub trait IdentitySource: Send + Sync {
+    /// The user's profile, or `None` if the user no longer exists.
+    fn user_profile(
+        &self,
+        okta_user_id: &str,
+    ) -> impl Future<Output = Result<Option<OktaProfile>, IdentityError>> + Send;
+
+    /// Every current member of a group or app (all pages).
+    fn members(
+        &self,
+        source: &AccessSource,
+    ) -> impl Future<Output = Result<Vec<OktaMember>, IdentityError>> + Send;
+}
