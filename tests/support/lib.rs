@@ -1,1 +1,86 @@
+//! Test support shared by every crate: emulator processes started on a free loopback
+//! port and stopped when dropped, and SDK settings that point at them.
+//!
+//! Emulators are real programs (moto for SQS and DynamoDB); the code under test talks
+//! to them through the real AWS SDK, exactly as it talks to AWS.
 
+#![allow(clippy::expect_used, clippy::panic)]
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use okta_connect_aws::sdk::AwsSettings;
+
+/// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
+}
+
+/// A `moto_server` child process on 127.0.0.1; killed on drop.
+pub struct MotoServer {
+    child: Child,
+    port: u16,
+}
+
+impl MotoServer {
+    /// Starts moto and waits until it accepts connections. The binary is `$MOTO_SERVER`
+    /// or `moto_server` on `PATH` (`scripts/test.sh` installs it into a venv).
+    ///
+    /// Panics with the fix when moto is missing: a test that needs it cannot run.
+    pub fn start() -> Self {
+        let binary = std::env::var_os("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("moto_server"));
+        let port = free_port();
+        let child = Command::new(&binary)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {} ({e}); run ./scripts/test.sh, which installs moto, \
+                     or set MOTO_SERVER",
+                    binary.display()
+                )
+            });
+        let server = Self { child, port };
+        server.wait_ready(Duration::from_secs(20));
+        server
+    }
+
+    fn wait_ready(&self, limit: Duration) {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto_server did not listen on {addr} within {limit:?}");
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SDK settings that reach this server.
+    pub fn settings(&self) -> AwsSettings {
+        AwsSettings::emulator(self.url())
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
