@@ -165,6 +165,17 @@ pub struct Config {
     pub username_source: UsernameSource,
     /// How long the ledger keeps a processed event's record (its de-duplication window).
     pub ledger_retention_days: u32,
+    pub ingest: IngestSettings,
+}
+
+/// The ingest endpoint's settings. The secret's value is never here: it comes from
+/// Secrets Manager or the environment, so `config.ini` can be committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IngestSettings {
+    /// The header Okta sends the shared secret in (Okta's `authScheme.key`), lower-case.
+    pub secret_header: String,
+    /// Larger bodies are refused with 413 before parsing.
+    pub max_body_bytes: usize,
 }
 
 /// One problem found in the configuration.
@@ -234,6 +245,7 @@ const SYNC_KEYS: &[&str] = &[
     "USERNAME_SOURCE",
     "LEDGER_RETENTION_DAYS",
 ];
+const INGEST_KEYS: &[&str] = &["SECRET_HEADER", "MAX_BODY_BYTES"];
 const MAPPING_KEYS: &[&str] = &[
     "GROUP",
     "APP",
@@ -380,6 +392,7 @@ impl Validator {
         let mut okta = None;
         let mut connect = None;
         let mut sync = None;
+        let mut ingest = None;
         let mut mapping_sections = Vec::new();
         for section in sections {
             let upper = section.name.to_ascii_uppercase();
@@ -396,6 +409,10 @@ impl Validator {
                     sync = Some(section);
                     SYNC_KEYS
                 }
+                "INGEST" => {
+                    ingest = Some(section);
+                    INGEST_KEYS
+                }
                 _ if upper.starts_with(MAPPING_PREFIX)
                     && !section.name[MAPPING_PREFIX.len()..].trim().is_empty() =>
                 {
@@ -406,7 +423,7 @@ impl Validator {
                     self.issue(
                         format!("[{}]", section.name),
                         &section.origin,
-                        "unknown section; expected [OKTA], [Connect], [Sync] or [Mapping NAME]",
+                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest] or [Mapping NAME]",
                     );
                     continue;
                 }
@@ -425,10 +442,11 @@ impl Validator {
                 }
             }
         }
-        let (okta, connect, sync) = (
+        let (okta, connect, sync, ingest) = (
             view("OKTA", okta),
             view("Connect", connect),
             view("Sync", sync),
+            view("Ingest", ingest),
         );
 
         let instance_id = self.required_id(&connect, "INSTANCE_ID");
@@ -641,6 +659,26 @@ impl Validator {
         let ledger_retention_days = self.number(&sync, "LEDGER_RETENTION_DAYS", 30_u32, |d| {
             (1..=3650).contains(&d)
         });
+        let secret_header = match ingest.value("SECRET_HEADER") {
+            None => "authorization".to_string(),
+            Some((v, origin)) => {
+                // RFC 9110 token characters: what a header name may contain.
+                let token = v
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if !token {
+                    self.issue(
+                        ingest.key("SECRET_HEADER"),
+                        origin,
+                        format!("{v:?} is not an HTTP header name"),
+                    );
+                }
+                v.to_ascii_lowercase()
+            }
+        };
+        let max_body_bytes = self.number(&ingest, "MAX_BODY_BYTES", 1_048_576_usize, |n| {
+            (1024..=10 * 1_048_576).contains(&n)
+        });
 
         match (self.issues.is_empty(), instance_id, removal) {
             (true, Some(instance_id), Some(removal)) => Ok(Config {
@@ -656,6 +694,10 @@ impl Validator {
                 removal,
                 username_source,
                 ledger_retention_days,
+                ingest: IngestSettings {
+                    secret_header,
+                    max_body_bytes,
+                },
             }),
             _ => {
                 self.issues.sort_by_key(|i| match i.origin {

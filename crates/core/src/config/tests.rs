@@ -62,6 +62,8 @@ fn the_original_samples_file_reads_as_intended() {
     assert_eq!(config.pacing.burst, 5);
     assert_eq!(config.ledger_retention_days, 30);
     assert_eq!(config.region, None);
+    assert_eq!(config.ingest.secret_header, "authorization");
+    assert_eq!(config.ingest.max_body_bytes, 1_048_576);
 }
 
 #[test]
@@ -233,6 +235,8 @@ fn every_invalid_config_names_its_key_and_line() {
             "not an Okta event type",
         ),
         (with("[Connect]\n"), "", Origin::Line(7), "appears twice"),
+        (with("[Ingest]\nSECRET_HEADER = X Okta Secret\n"), "[Ingest] SECRET_HEADER", Origin::Line(8), "not an HTTP header name"),
+        (with("[Ingest]\nMAX_BODY_BYTES = 10\n"), "[Ingest] MAX_BODY_BYTES", Origin::Line(8), "not an allowed number"),
     ];
     for (text, key, origin, needle) in cases {
         let e = err(&text);
