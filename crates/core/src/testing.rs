@@ -3,8 +3,14 @@
 //! `testing` feature, never into a Lambda.
 
 use std::sync::Mutex;
+use std::time::Duration;
 
-use crate::ports::{ErrorClass, EventQueue, QueueError, QueueMessage, RejectedEntry};
+use crate::fact::{Fact, Recorded, UserFacts};
+use crate::ports::{
+    Claim, ErrorClass, EventQueue, EventRecord, EventState, Ledger, LedgerError, QueueError,
+    QueueMessage, RejectedEntry, UserRecord,
+};
+use crate::time::UnixMillis;
 
 /// The Okta fixtures, by file name. Real payload shapes: see `regenerate.py` there.
 pub mod fixtures {
@@ -145,5 +151,220 @@ impl EventQueue for MemoryQueue {
             }
         }
         Ok(rejected)
+    }
+}
+
+/// An in-process [`Ledger`] with the exact semantics the port documents: the reference
+/// the contract suite is checked against, and the ledger of fast worker tests.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    state: Mutex<MemoryLedgerState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryLedgerState {
+    events: std::collections::BTreeMap<String, EventRecord>,
+    users: std::collections::BTreeMap<String, MemoryUser>,
+    /// When set, every call fails transiently (an unreachable database).
+    unavailable: bool,
+    calls: usize,
+}
+
+#[derive(Debug, Default)]
+struct MemoryUser {
+    facts: UserFacts,
+    connect_user_id: Option<String>,
+    lease: Option<(String, UnixMillis)>,
+}
+
+impl MemoryLedger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes every following call fail with [`LedgerError::Transient`] (or work again).
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.lock().unavailable = unavailable;
+    }
+
+    /// How many port calls were made.
+    pub fn calls(&self) -> usize {
+        self.lock().calls
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryLedgerState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn enter(&self) -> Result<std::sync::MutexGuard<'_, MemoryLedgerState>, LedgerError> {
+        let mut state = self.lock();
+        state.calls += 1;
+        if state.unavailable {
+            return Err(LedgerError::Transient(
+                "ledger switched off by the test".into(),
+            ));
+        }
+        Ok(state)
+    }
+
+    fn finish(
+        &self,
+        uuid: &str,
+        state: EventState,
+        detail: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        let record = s
+            .events
+            .entry(uuid.to_string())
+            .or_insert_with(|| EventRecord {
+                uuid: uuid.to_string(),
+                state,
+                lease_until: UnixMillis(0),
+                expires_at: now,
+                attempts: 1,
+                detail: None,
+            });
+        record.state = state;
+        record.lease_until = UnixMillis(0);
+        record.expires_at = now.plus(retention);
+        record.detail = Some(detail.to_string());
+        Ok(())
+    }
+}
+
+impl Ledger for MemoryLedger {
+    async fn claim_event(
+        &self,
+        uuid: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<Claim, LedgerError> {
+        let mut s = self.enter()?;
+        let attempts = match s.events.get(uuid) {
+            None => 1,
+            Some(r) if r.expires_at <= now => 1,
+            Some(r) => match r.state {
+                EventState::Completed => return Ok(Claim::Completed(r.clone())),
+                EventState::InProgress if r.lease_until > now => {
+                    return Ok(Claim::Busy {
+                        lease_until: r.lease_until,
+                    });
+                }
+                EventState::InProgress | EventState::Failed => r.attempts + 1,
+            },
+        };
+        let lease_until = now.plus(lease);
+        s.events.insert(
+            uuid.to_string(),
+            EventRecord {
+                uuid: uuid.to_string(),
+                state: EventState::InProgress,
+                lease_until,
+                // An in-flight record must outlive its lease whatever the retention.
+                expires_at: lease_until.plus(Duration::from_secs(24 * 3600)),
+                attempts,
+                detail: None,
+            },
+        );
+        Ok(Claim::Claimed { attempt: attempts })
+    }
+
+    async fn complete_event(
+        &self,
+        uuid: &str,
+        detail: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        self.finish(uuid, EventState::Completed, detail, now, retention)
+    }
+
+    async fn fail_event(
+        &self,
+        uuid: &str,
+        reason: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        self.finish(uuid, EventState::Failed, reason, now, retention)
+    }
+
+    async fn release_event(&self, uuid: &str) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        if let Some(r) = s.events.get_mut(uuid)
+            && r.state == EventState::InProgress
+        {
+            r.lease_until = UnixMillis(0);
+        }
+        Ok(())
+    }
+
+    async fn event_record(&self, uuid: &str) -> Result<Option<EventRecord>, LedgerError> {
+        Ok(self.enter()?.events.get(uuid).cloned())
+    }
+
+    async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
+        let mut s = self.enter()?;
+        let user = s.users.entry(fact.okta_user_id.clone()).or_default();
+        user.facts.okta_user_id = fact.okta_user_id.clone();
+        Ok(user.facts.record(fact.clone()))
+    }
+
+    async fn user_record(&self, okta_user_id: &str) -> Result<UserRecord, LedgerError> {
+        let s = self.enter()?;
+        Ok(match s.users.get(okta_user_id) {
+            Some(u) => UserRecord {
+                facts: u.facts.clone(),
+                connect_user_id: u.connect_user_id.clone(),
+            },
+            None => UserRecord {
+                facts: UserFacts::new(okta_user_id),
+                connect_user_id: None,
+            },
+        })
+    }
+
+    async fn remember_connect_user(
+        &self,
+        okta_user_id: &str,
+        connect_user_id: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        let user = s.users.entry(okta_user_id.to_string()).or_default();
+        user.facts.okta_user_id = okta_user_id.to_string();
+        user.connect_user_id = connect_user_id.map(String::from);
+        Ok(())
+    }
+
+    async fn lease_user(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<bool, LedgerError> {
+        let mut s = self.enter()?;
+        let user = s.users.entry(okta_user_id.to_string()).or_default();
+        user.facts.okta_user_id = okta_user_id.to_string();
+        match &user.lease {
+            Some((other, until)) if other != holder && *until > now => Ok(false),
+            _ => {
+                user.lease = Some((holder.to_string(), now.plus(lease)));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn release_user(&self, okta_user_id: &str, holder: &str) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        if let Some(user) = s.users.get_mut(okta_user_id)
+            && user.lease.as_ref().is_some_and(|(h, _)| h == holder)
+        {
+            user.lease = None;
+        }
+        Ok(())
     }
 }
