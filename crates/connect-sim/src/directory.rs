@@ -152,6 +152,7 @@ impl Directory {
             let id = user.id.clone().unwrap_or_else(&mut *new_id);
             let request = NewUser {
                 username: user.username.clone(),
+                password: user.password.clone(),
                 identity_info: IdentityInfo {
                     first_name: user.first_name.clone(),
                     last_name: user.last_name.clone(),
@@ -907,6 +908,7 @@ mod tests {
         seed.instances[0].users.push(crate::seed::UserSeed {
             id: Some("fixed".into()),
             username: "seeded".into(),
+            password: None,
             first_name: Some("S".into()),
             last_name: Some("U".into()),
             email: None,

@@ -122,6 +122,9 @@ pub struct UserSeed {
     pub id: Option<String>,
     /// The username.
     pub username: String,
+    /// The password (CONNECT_MANAGED instances need one; SAML instances refuse one).
+    #[serde(default)]
+    pub password: Option<String>,
     /// First name.
     #[serde(default)]
     pub first_name: Option<String>,
