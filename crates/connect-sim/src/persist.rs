@@ -67,6 +67,7 @@ pub(crate) fn encode(directory: &Directory) -> Result<Vec<u8>, PersistError> {
 
 /// Writes `bytes` to `path` so that a crash leaves either the old or the new file whole:
 /// write a temporary file beside it, flush it to disk, then rename it over the target.
+/// Missing parent directories are created.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
     let io_error = |source| PersistError::Io {
@@ -83,6 +84,9 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PersistE
         SEQUENCE.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
         let mut file = std::fs::File::create(&temp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
@@ -112,7 +116,7 @@ mod tests {
     #[test]
     fn round_trips_and_leaves_no_temp_files() {
         let dir = temp_dir("roundtrip");
-        let path = dir.join("state.json");
+        let path = dir.join("nested").join("state.json");
         assert!(load(&path).unwrap().is_none());
         let mut directory = Directory::default();
         directory
@@ -121,7 +125,7 @@ mod tests {
         write_atomically(&path, &encode(&directory).unwrap()).unwrap();
         write_atomically(&path, &encode(&directory).unwrap()).unwrap();
         assert_eq!(load(&path).unwrap(), Some(directory));
-        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+        let names: Vec<_> = std::fs::read_dir(dir.join("nested")).unwrap().collect();
         assert_eq!(names.len(), 1, "only the state file remains");
         std::fs::remove_dir_all(&dir).unwrap();
     }
