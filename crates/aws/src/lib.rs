@@ -2,4 +2,8 @@
 //! SDK are classified here, by typed matching, into the ports' transient/permanent
 //! errors, so nothing above this crate ever inspects an SDK error.
 
+pub mod connect;
+pub mod dynamodb;
 pub mod sdk;
+pub mod secrets;
+pub mod sqs;
