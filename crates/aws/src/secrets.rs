@@ -1,0 +1,205 @@
+//! The Okta event hook's shared secret, read once at cold start from AWS Secrets
+//! Manager.
+//!
+//! The secret's `SecretString` is either the value itself, or, to rotate without
+//! downtime, a JSON object `{"current": "…", "previous": "…"}` (`previous` optional):
+//! both values are accepted until `previous` is removed. Surrounding whitespace (a
+//! trailing newline from `echo`, say) is trimmed; an empty `current` is refused.
+//!
+//! The values never appear in `Debug` output, errors or logs.
+
+use std::fmt;
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::SdkError;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+use okta_connect_core::ports::ErrorClass;
+use serde_json::Value;
+
+use crate::sdk;
+
+/// The accepted secret values: `current`, and during a rotation `previous` as well.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretValues {
+    pub current: String,
+    pub previous: Option<String>,
+}
+
+impl fmt::Debug for SecretValues {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SecretValues")
+            .field("current", &"<redacted>")
+            .field("previous", &self.previous.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Why the secret could not be read. Messages never contain the secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("the hook secret is empty")]
+    Empty,
+    #[error(
+        "the hook secret's JSON form needs a non-empty string \"current\" (and optionally \"previous\")"
+    )]
+    BadJson,
+    #[error("secret {id} has no SecretString (binary secrets are not supported)")]
+    NotAString { id: String },
+    #[error("cannot read secret {id}: {detail}")]
+    Unavailable {
+        id: String,
+        class: ErrorClass,
+        detail: String,
+    },
+}
+
+impl SecretValues {
+    /// Trimmed values; `previous` empty or missing means none. Refuses an empty `current`.
+    pub fn new(current: &str, previous: Option<&str>) -> Result<Self, SecretError> {
+        let current = current.trim();
+        if current.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        let previous = previous
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(String::from);
+        Ok(Self {
+            current: current.to_string(),
+            previous,
+        })
+    }
+
+    /// Reads a `SecretString`: a JSON object with `current`/`previous`, or else the
+    /// plain value.
+    pub fn parse(secret_string: &str) -> Result<Self, SecretError> {
+        let trimmed = secret_string.trim();
+        if trimmed.starts_with('{')
+            && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
+        {
+            let current = match map.get("current") {
+                Some(Value::String(s)) => s.as_str(),
+                _ => return Err(SecretError::BadJson),
+            };
+            let previous = match map.get("previous") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => Some(s.as_str()),
+                Some(_) => return Err(SecretError::BadJson),
+            };
+            return Self::new(current, previous).map_err(|_| SecretError::BadJson);
+        }
+        Self::new(secret_string, None)
+    }
+}
+
+/// Fetches and parses secret `secret_id` (ARN or name) with one `GetSecretValue`.
+pub async fn load(config: &SdkConfig, secret_id: &str) -> Result<SecretValues, SecretError> {
+    let client = Client::new(config);
+    fetch(&client, secret_id).await
+}
+
+/// [`load`] on an existing client.
+pub async fn fetch(client: &Client, secret_id: &str) -> Result<SecretValues, SecretError> {
+    let output = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|err| SecretError::Unavailable {
+            id: secret_id.to_string(),
+            class: classify(&err),
+            detail: describe(&err),
+        })?;
+    let text = output
+        .secret_string()
+        .ok_or_else(|| SecretError::NotAString {
+            id: secret_id.to_string(),
+        })?;
+    SecretValues::parse(text)
+}
+
+fn classify<R>(err: &SdkError<GetSecretValueError, R>) -> ErrorClass {
+    if sdk::is_transport_failure(err) {
+        return ErrorClass::Transient;
+    }
+    match err.as_service_error() {
+        Some(GetSecretValueError::InternalServiceError(_)) => ErrorClass::Transient,
+        Some(
+            GetSecretValueError::DecryptionFailure(_)
+            | GetSecretValueError::InvalidParameterException(_)
+            | GetSecretValueError::InvalidRequestException(_)
+            | GetSecretValueError::ResourceNotFoundException(_),
+        ) => ErrorClass::Permanent,
+        _ => ErrorClass::Transient,
+    }
+}
+
+/// The error's kind and code, never a secret (an error answer carries none).
+fn describe<R>(err: &SdkError<GetSecretValueError, R>) -> String {
+    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+    match err {
+        SdkError::ServiceError(e) => e.err().code().unwrap_or("unknown error").to_string(),
+        SdkError::TimeoutError(_) => "timeout".into(),
+        SdkError::DispatchFailure(_) => "connection failure".into(),
+        SdkError::ResponseError(_) => "unreadable response".into(),
+        SdkError::ConstructionFailure(_) => "request construction failure".into(),
+        _ => "unknown SDK error".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_and_json_forms() {
+        let plain = SecretValues::parse("s3cr3t\n").unwrap();
+        assert_eq!(plain.current, "s3cr3t");
+        assert_eq!(plain.previous, None);
+
+        let both = SecretValues::parse(r#"{"current": "new", "previous": "old"}"#).unwrap();
+        assert_eq!(both.current, "new");
+        assert_eq!(both.previous.as_deref(), Some("old"));
+
+        let only = SecretValues::parse(r#"{"current": "new", "previous": ""}"#).unwrap();
+        assert_eq!(only.previous, None);
+
+        let null = SecretValues::parse(r#"{"current": "new", "previous": null}"#).unwrap();
+        assert_eq!(null.previous, None);
+
+        // Not a JSON object: the whole text is the value.
+        let braces = SecretValues::parse("{not json").unwrap();
+        assert_eq!(braces.current, "{not json");
+    }
+
+    #[test]
+    fn empty_or_malformed_secrets_are_refused() {
+        assert_eq!(SecretValues::parse(""), Err(SecretError::Empty));
+        assert_eq!(SecretValues::parse("  \n"), Err(SecretError::Empty));
+        assert_eq!(
+            SecretValues::parse(r#"{"current": ""}"#),
+            Err(SecretError::BadJson)
+        );
+        assert_eq!(
+            SecretValues::parse(r#"{"previous": "x"}"#),
+            Err(SecretError::BadJson)
+        );
+        assert_eq!(
+            SecretValues::parse(r#"{"current": 7}"#),
+            Err(SecretError::BadJson)
+        );
+        assert_eq!(
+            SecretValues::parse(r#"{"current": "a", "previous": 1}"#),
+            Err(SecretError::BadJson)
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_values() {
+        let values = SecretValues::new("hunter2", Some("hunter1")).unwrap();
+        let shown = format!("{values:?}");
+        assert!(!shown.contains("hunter"), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+}
