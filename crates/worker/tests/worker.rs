@@ -76,6 +76,19 @@ impl Rig {
         DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.aws), &self.table)
     }
 
+    /// A worker on a fresh ledger table of its own.
+    async fn worker_on_new_table(
+        &self,
+        config: Config,
+        table: &str,
+    ) -> Worker<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource> {
+        let client = aws_sdk_dynamodb::Client::new(&self.aws);
+        create_table(&client, table).await.unwrap();
+        let mut worker = self.worker(config).await;
+        worker.ledger = DynamoLedger::new(client, table);
+        worker
+    }
+
     fn dlq(&self) -> SqsQueue {
         SqsQueue::new(aws_sdk_sqs::Client::new(&self.aws), &self.dlq_url)
     }
@@ -751,4 +764,172 @@ async fn throttling_is_retried_never_dead_lettered() {
     assert_eq!(report.disposition, Disposition::Done, "{:?}", report.reason);
     assert!(rig.dead_letters().await.is_empty());
     assert_eq!(rig.users().len(), 1);
+}
+
+/// One generated Okta event for the property test.
+#[derive(Debug, Clone)]
+struct Story {
+    user: usize,
+    /// 0 add agents, 1 remove agents, 2 add supervisors, 3 remove supervisors,
+    /// 4 deactivate, 5 reactivate.
+    kind: usize,
+    published: i64,
+}
+
+const STORY_USERS: [(&str, &str); 3] = [
+    ("00u1prop000000000001", "ada.prop@acme.example"),
+    ("00u1prop000000000002", "bo.prop@acme.example"),
+    ("00u1prop000000000003", "cy.prop@acme.example"),
+];
+
+/// What the newest facts imply, written independently of the core's rules: per user,
+/// the routing profile of the Connect user that should exist, or none.
+fn oracle(stories: &[(String, Story)]) -> BTreeMap<String, &'static str> {
+    let mut expected = BTreeMap::new();
+    for (index, (_, login)) in STORY_USERS.iter().enumerate() {
+        let newest = |kinds: &[usize]| {
+            stories
+                .iter()
+                .filter(|(_, s)| s.user == index && kinds.contains(&s.kind))
+                .max_by(|(ua, a), (ub, b)| (a.published, ua).cmp(&(b.published, ub)))
+                .map(|(_, s)| s.kind)
+        };
+        let managed = newest(&[0, 1, 2, 3]).is_some();
+        let deactivated = newest(&[4, 5]) == Some(4);
+        let agent = newest(&[0, 1]) == Some(0);
+        let supervisor = newest(&[2, 3]) == Some(2);
+        if managed && !deactivated && (agent || supervisor) {
+            expected.insert(
+                login.to_string(),
+                if supervisor {
+                    SUPERVISOR_ROUTING
+                } else {
+                    AGENT_ROUTING
+                },
+            );
+        }
+    }
+    expected
+}
+
+#[test]
+fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply() {
+    use proptest::prelude::*;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rig = runtime.block_on(Rig::start(sim_default()));
+    let story = (0..3usize, 0..6usize, 0..40i64).prop_map(|(user, kind, published)| Story {
+        user,
+        kind,
+        published,
+    });
+    let case = (
+        prop::collection::vec(story, 1..14),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        any::<u64>(),
+    );
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases: 16,
+        ..Default::default()
+    });
+    let counter = AtomicUsize::new(0);
+    runner
+        .run(&case, |(stories, duplicates, shuffle)| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let stories: Vec<(String, Story)> = stories
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| (format!("p{n:03}-{i:03}"), s))
+                .collect();
+            let base = 1_700_000_000_000_i64;
+            let bodies: Vec<String> = stories
+                .iter()
+                .map(|(uuid, s)| {
+                    let (kind, group) = match s.kind {
+                        0 => (
+                            "group.user_membership.add",
+                            Some(("00g1c0nn3ctAgents0d7", "amazon_connect")),
+                        ),
+                        1 => (
+                            "group.user_membership.remove",
+                            Some(("00g1c0nn3ctAgents0d7", "amazon_connect")),
+                        ),
+                        2 => (
+                            "group.user_membership.add",
+                            Some(("00g1c0nn3ctSup3rv1s7", "connect_supervisors")),
+                        ),
+                        3 => (
+                            "group.user_membership.remove",
+                            Some(("00g1c0nn3ctSup3rv1s7", "connect_supervisors")),
+                        ),
+                        4 => ("user.lifecycle.deactivate", None),
+                        _ => ("user.lifecycle.reactivate", None),
+                    };
+                    okta_event(uuid, base + s.published, kind, STORY_USERS[s.user], group)
+                })
+                .collect();
+            // Deliveries: every event, some twice, in a shuffled order.
+            let mut deliveries: Vec<WorkerMessage> = bodies
+                .iter()
+                .enumerate()
+                .map(|(i, b)| message(b, &format!("{n}-{i}")))
+                .collect();
+            for (k, d) in duplicates.iter().enumerate() {
+                let copy = deliveries[d.index(bodies.len())].clone();
+                deliveries.push(WorkerMessage {
+                    message_id: format!("{}-dup{k}", copy.message_id),
+                    ..copy
+                });
+            }
+            let mut state = shuffle | 1;
+            for i in (1..deliveries.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                deliveries.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            let actual = runtime.block_on(async {
+                rig.sim.sim().clear_users().unwrap();
+                let worker = rig
+                    .worker_on_new_table(config(), &format!("ledger-{n}"))
+                    .await;
+                let mut pending = deliveries;
+                for _ in 0..30 {
+                    if pending.is_empty() {
+                        break;
+                    }
+                    let mut next = Vec::new();
+                    for batch in pending.chunks(4) {
+                        for r in worker.handle_batch(batch, far_deadline()).await {
+                            assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason);
+                            if r.disposition == Disposition::Retry {
+                                next.push(
+                                    batch
+                                        .iter()
+                                        .find(|m| m.message_id == r.message_id)
+                                        .unwrap()
+                                        .clone(),
+                                );
+                            }
+                        }
+                    }
+                    pending = next;
+                }
+                assert!(pending.is_empty(), "messages still pending");
+                rig.users()
+                    .into_iter()
+                    .map(|(name, u)| (name, u.routing_profile_id))
+                    .collect::<BTreeMap<_, _>>()
+            });
+            let expected: BTreeMap<String, String> = oracle(&stories)
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            prop_assert_eq!(actual, expected);
+            Ok(())
+        })
+        .unwrap();
 }
