@@ -84,3 +84,4 @@ impl Drop for MotoServer {
         let _ = self.child.wait();
     }
 }
+pub mod ledger_contract;

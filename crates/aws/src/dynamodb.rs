@@ -1,0 +1,933 @@
+//! The [`Ledger`] port on DynamoDB: one table, every decision a single conditional write,
+//! so concurrent workers (Lambda invocations) can never both win a claim, a fact slot or
+//! a user lease. Semantics are exactly those of `okta_connect_core::testing::MemoryLedger`;
+//! the contract suite in `tests/support/ledger_contract.rs` holds both to them.
+//!
+//! # Table layout
+//!
+//! String keys `pk` (partition) and `sk` (sort); TTL attribute `expires_at` in epoch
+//! **seconds** (rounded up, so DynamoDB never deletes an item before its expiry). TTL
+//! deletion lags by up to 48 h, so expiry is always decided in code from `expires_at_ms`;
+//! every other instant is stored in **milliseconds** too, with an `_ms` suffix, because
+//! mixing units in a lease is a bug others shipped (PROTOCOLS.md §5).
+//!
+//! | item          | pk                 | sk            | attributes |
+//! |---------------|--------------------|---------------|------------|
+//! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `detail`? |
+//! | newest fact   | `USER#{okta id}`   | `FACT#{slot}` | `published_ms`, `event_uuid`, `fact` (the [`Fact`] as JSON) |
+//! | user metadata | `USER#{okta id}`   | `META`        | `connect_user_id`?, `lease_holder`?, `lease_until_ms`? |
+//!
+//! A user's facts and metadata share a partition, so [`Ledger::user_record`] is one
+//! (paginated) strongly consistent `Query`.
+//!
+//! # Requests per call
+//!
+//! One request for every method, with two rare exceptions in `claim_event`: re-claiming
+//! a record that expired but was not yet deleted by TTL costs two writes (the first,
+//! optimistic write cannot reset `attempts` to 1, so a second write conditioned on the
+//! expiry does), and a lost race is resolved by at most a few more conditional writes.
+//! [`DynamoLedger::requests`] counts requests sent (the SDK's own retries of one request
+//! are not counted).
+//!
+//! # Claim
+//!
+//! `UpdateItem` with the condition "absent, or live and (`FAILED` or `IN_PROGRESS` with
+//! a lease that ended)", `attempts = if_not_exists(attempts, 0) + 1`; on
+//! `ConditionalCheckFailedException` the old item comes back with the error
+//! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and answers the claim: `COMPLETED`
+//! → duplicate, live lease → busy, expired → the second form of the write (condition
+//! `expires_at_ms <= now`, `attempts = 1`). While `IN_PROGRESS` the record expires 24 h
+//! after the lease ends, so it always outlives its lease whatever the retention.
+//!
+//! # Errors
+//!
+//! SDK errors are classified by their typed variants, never by message text: throttling,
+//! `InternalServerError` and write conflicts are transient; a missing table is permanent;
+//! transport failures (timeouts, refused connections) are transient; anything else is
+//! decided by HTTP status (5xx and 429 transient, the rest permanent). An item that
+//! cannot be read back (missing attribute, corrupt fact JSON) is a permanent error naming
+//! its key.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::query::QueryError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
+    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
+};
+use aws_smithy_runtime_api::http::Response as HttpResponse;
+use okta_connect_core::fact::{Fact, Recorded, UserFacts};
+use okta_connect_core::ports::{
+    Claim, ErrorClass, EventRecord, EventState, Ledger, LedgerError, UserRecord,
+};
+use okta_connect_core::time::UnixMillis;
+
+use crate::sdk::{self, AwsSettings};
+
+/// One stored item: attribute name → value.
+type Item = HashMap<String, AttributeValue>;
+
+/// The TTL attribute (epoch seconds) that [`create_table`] enables.
+pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// How long an `IN_PROGRESS` record outlives its lease (the same as `MemoryLedger`), so
+/// TTL never deletes a claim that is still held.
+const IN_PROGRESS_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Conditional writes tried before a claim that keeps losing races gives up
+/// (transiently). Each lost round means another worker changed the record in between.
+const MAX_CLAIM_ROUNDS: usize = 5;
+
+/// How long [`create_table`] waits for a new table to become `ACTIVE`.
+const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(120);
+
+const STATE_IN_PROGRESS: &str = "IN_PROGRESS";
+const STATE_COMPLETED: &str = "COMPLETED";
+const STATE_FAILED: &str = "FAILED";
+
+const EVENT_SK: &str = "EVENT";
+const META_SK: &str = "META";
+const FACT_SK_PREFIX: &str = "FACT#";
+
+/// Aliases for every attribute name used in expressions, so no expression ever collides
+/// with DynamoDB's long list of reserved words (`STATE` is one).
+const NAMES: &[(&str, &str)] = &[
+    ("#pk", "pk"),
+    ("#state", "state"),
+    ("#lease", "lease_until_ms"),
+    ("#exp_ms", "expires_at_ms"),
+    ("#exp", "expires_at"),
+    ("#attempts", "attempts"),
+    ("#detail", "detail"),
+    ("#published", "published_ms"),
+    ("#uuid", "event_uuid"),
+    ("#holder", "lease_holder"),
+    ("#connect", "connect_user_id"),
+];
+
+/// The DynamoDB [`Ledger`]. Cheap to clone; clones share the client and the request
+/// counter.
+#[derive(Debug, Clone)]
+pub struct DynamoLedger {
+    client: Client,
+    table: String,
+    requests: Arc<AtomicU64>,
+    /// `Limit` for `user_record`'s `Query` pages; `None` lets DynamoDB fill 1 MB pages.
+    query_page_size: Option<i32>,
+}
+
+impl DynamoLedger {
+    /// A ledger on `table` (which must exist: CDK creates it in AWS, [`create_table`] in
+    /// tests and local runs).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            requests: Arc::new(AtomicU64::new(0)),
+            query_page_size: None,
+        }
+    }
+
+    /// Builds the client from `settings` (region, timeouts, emulator endpoint). Call once
+    /// per process and share the ledger.
+    pub async fn connect(settings: &AwsSettings, table: impl Into<String>) -> Self {
+        Self::new(Client::new(&sdk::load(settings).await), table)
+    }
+
+    /// Caps how many items one `Query` page of [`Ledger::user_record`] returns. Only
+    /// useful to exercise pagination in tests; production leaves pages at DynamoDB's
+    /// 1 MB.
+    pub fn with_query_page_size(mut self, items: i32) -> Self {
+        self.query_page_size = Some(items);
+        self
+    }
+
+    /// The table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The DynamoDB client (tests use it to inspect or corrupt raw items).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// DynamoDB requests sent so far by this ledger and its clones.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn error<E: Typed>(&self, op: &str, key: &str, err: SdkError<E, HttpResponse>) -> LedgerError {
+        ledger_error(op, &self.table, key, err)
+    }
+
+    /// The event item, strongly consistent, or `None`.
+    async fn event_item(&self, uuid: &str) -> Result<Option<Item>, LedgerError> {
+        let pk = event_pk(uuid);
+        self.count();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(EVENT_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| self.error("GetItem", &pk, e))?;
+        Ok(out.item)
+    }
+
+    /// One claim write. `Ok(Ok(attempt))`: claimed. `Ok(Err(old))`: the condition failed;
+    /// `old` is the item as it stood (`None` if DynamoDB did not return it).
+    async fn claim_write(
+        &self,
+        uuid: &str,
+        form: ClaimForm,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<Result<u32, Option<Item>>, LedgerError> {
+        let pk = event_pk(uuid);
+        let lease_until = now.plus(lease);
+        let expires = lease_until.plus(IN_PROGRESS_GRACE);
+        let (condition, attempts) = match form {
+            ClaimForm::NewOrClaimable => (
+                "attribute_not_exists(#pk) OR (#exp_ms > :now AND (#state = :failed \
+                 OR (#state = :in_progress AND #lease <= :now)))",
+                "if_not_exists(#attempts, :zero) + :one",
+            ),
+            ClaimForm::Expired => ("#exp_ms <= :now", ":one"),
+        };
+        let update = format!(
+            "SET #state = :in_progress, #lease = :until, #exp_ms = :exp_ms, #exp = :exp, \
+             #attempts = {attempts} REMOVE #detail"
+        );
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(EVENT_SK))
+            .update_expression(update)
+            .condition_expression(condition)
+            .expression_attribute_values(":in_progress", s(STATE_IN_PROGRESS))
+            .expression_attribute_values(":until", n(lease_until.0))
+            .expression_attribute_values(":exp_ms", n(expires.0))
+            .expression_attribute_values(":exp", n(expires.as_epoch_seconds_ceil()))
+            .expression_attribute_values(":now", n(now.0))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        request = match form {
+            ClaimForm::NewOrClaimable => request
+                .expression_attribute_values(":failed", s(STATE_FAILED))
+                .expression_attribute_values(":zero", n(0)),
+            ClaimForm::Expired => request,
+        };
+        // DynamoDB rejects aliases an expression does not use: only the first form
+        // mentions `#pk`.
+        let aliases = match form {
+            ClaimForm::NewOrClaimable => "#pk #state #lease #exp_ms #exp #attempts #detail",
+            ClaimForm::Expired => "#state #lease #exp_ms #exp #attempts #detail",
+        };
+        request = with_names(request, aliases, |r, alias, name| {
+            r.expression_attribute_names(alias, name)
+        });
+        self.count();
+        match request.send().await {
+            Ok(out) => {
+                let item = out.attributes.unwrap_or_default();
+                let attempt = Reader::new(&item, &pk).number("attempts")?;
+                let attempt = u32::try_from(attempt).map_err(|_| corrupt(&pk, "attempts"))?;
+                Ok(Ok(attempt))
+            }
+            Err(err) => {
+                if let Some(UpdateItemError::ConditionalCheckFailedException(e)) =
+                    err.as_service_error()
+                {
+                    return Ok(Err(e.item.clone()));
+                }
+                Err(self.error("UpdateItem", &pk, err))
+            }
+        }
+    }
+
+    /// Marks an event finished (`COMPLETED` or `FAILED`). Like `MemoryLedger`, an event
+    /// that was never claimed is recorded as attempt 1.
+    async fn finish(
+        &self,
+        uuid: &str,
+        state: &str,
+        detail: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        let pk = event_pk(uuid);
+        let expires = now.plus(retention);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(EVENT_SK))
+            .update_expression(
+                "SET #state = :state, #detail = :detail, #lease = :zero, #exp_ms = :exp_ms, \
+                 #exp = :exp, #attempts = if_not_exists(#attempts, :one)",
+            )
+            .expression_attribute_values(":state", s(state))
+            .expression_attribute_values(":detail", s(detail))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":exp_ms", n(expires.0))
+            .expression_attribute_values(":exp", n(expires.as_epoch_seconds_ceil()))
+            .expression_attribute_values(":one", n(1));
+        let request = with_names(
+            request,
+            "#state #detail #lease #exp_ms #exp #attempts",
+            |r, alias, name| r.expression_attribute_names(alias, name),
+        );
+        self.count();
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("UpdateItem", &pk, e))
+    }
+}
+
+/// The two shapes of the claim write (see the module doc).
+#[derive(Debug, Clone, Copy)]
+enum ClaimForm {
+    /// Absent, or live and claimable: `attempts` counts on.
+    NewOrClaimable,
+    /// Past its expiry: claimed afresh as attempt 1.
+    Expired,
+}
+
+impl Ledger for DynamoLedger {
+    async fn claim_event(
+        &self,
+        uuid: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<Claim, LedgerError> {
+        let mut form = ClaimForm::NewOrClaimable;
+        for _ in 0..MAX_CLAIM_ROUNDS {
+            let old = match self.claim_write(uuid, form, now, lease).await? {
+                Ok(attempt) => return Ok(Claim::Claimed { attempt }),
+                Err(Some(old)) => Some(old),
+                // Not returned with the error (or gone since): look it up.
+                Err(None) => self.event_item(uuid).await?,
+            };
+            form = match old {
+                None => ClaimForm::NewOrClaimable,
+                Some(item) => {
+                    let record = parse_event(uuid, &item)?;
+                    if record.expires_at <= now {
+                        ClaimForm::Expired
+                    } else {
+                        match record.state {
+                            EventState::Completed => return Ok(Claim::Completed(record)),
+                            EventState::InProgress if record.lease_until > now => {
+                                return Ok(Claim::Busy {
+                                    lease_until: record.lease_until,
+                                });
+                            }
+                            // Claimable now: it changed between our write and the read.
+                            EventState::InProgress | EventState::Failed => {
+                                ClaimForm::NewOrClaimable
+                            }
+                        }
+                    }
+                }
+            };
+        }
+        Err(LedgerError::Transient(format!(
+            "DynamoDB claim of {} in table {}: lost {MAX_CLAIM_ROUNDS} races in a row",
+            event_pk(uuid),
+            self.table
+        )))
+    }
+
+    async fn complete_event(
+        &self,
+        uuid: &str,
+        detail: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        self.finish(uuid, STATE_COMPLETED, detail, now, retention)
+            .await
+    }
+
+    async fn fail_event(
+        &self,
+        uuid: &str,
+        reason: &str,
+        now: UnixMillis,
+        retention: Duration,
+    ) -> Result<(), LedgerError> {
+        self.finish(uuid, STATE_FAILED, reason, now, retention)
+            .await
+    }
+
+    async fn release_event(&self, uuid: &str) -> Result<(), LedgerError> {
+        let pk = event_pk(uuid);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(EVENT_SK))
+            .update_expression("SET #lease = :zero")
+            .condition_expression("#state = :in_progress")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":in_progress", s(STATE_IN_PROGRESS));
+        let request = with_names(request, "#lease #state", |r, alias, name| {
+            r.expression_attribute_names(alias, name)
+        });
+        self.count();
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Unknown or already finished: nothing to release.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(self.error("UpdateItem", &pk, err)),
+        }
+    }
+
+    async fn event_record(&self, uuid: &str) -> Result<Option<EventRecord>, LedgerError> {
+        self.event_item(uuid)
+            .await?
+            .map(|item| parse_event(uuid, &item))
+            .transpose()
+    }
+
+    async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
+        let pk = user_pk(&fact.okta_user_id);
+        let sk = format!("{FACT_SK_PREFIX}{}", fact.key());
+        let key = format!("{pk}/{sk}");
+        let json = serde_json::to_string(fact)
+            .map_err(|e| LedgerError::Permanent(format!("cannot serialise fact {key}: {e}")))?;
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("sk", s(&sk))
+            .item("published_ms", n(fact.published.0))
+            .item("event_uuid", s(&fact.event_uuid))
+            .item("fact", s(json))
+            // Same order as `Fact::supersedes`: published, then event uuid. DynamoDB
+            // compares strings by UTF-8 bytes, as Rust's `str` ordering does.
+            .condition_expression(
+                "attribute_not_exists(#pk) OR #published < :p \
+                 OR (#published = :p AND #uuid < :u)",
+            )
+            .expression_attribute_values(":p", n(fact.published.0))
+            .expression_attribute_values(":u", s(&fact.event_uuid));
+        let request = with_names(request, "#pk #published #uuid", |r, alias, name| {
+            r.expression_attribute_names(alias, name)
+        });
+        self.count();
+        match request.send().await {
+            Ok(_) => Ok(Recorded::Applied),
+            // The slot holds this fact or a newer one.
+            Err(err) if is_condition_failure(&err) => Ok(Recorded::Stale),
+            Err(err) => Err(self.error("PutItem", &key, err)),
+        }
+    }
+
+    async fn user_record(&self, okta_user_id: &str) -> Result<UserRecord, LedgerError> {
+        let pk = user_pk(okta_user_id);
+        let mut record = UserRecord {
+            facts: UserFacts::new(okta_user_id),
+            connect_user_id: None,
+        };
+        let mut start: Option<Item> = None;
+        loop {
+            self.count();
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", s(&pk))
+                .consistent_read(true)
+                .set_limit(self.query_page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", &pk, e))?;
+            for item in out.items.unwrap_or_default() {
+                read_user_item(okta_user_id, &pk, &item, &mut record)?;
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(record),
+            }
+        }
+    }
+
+    async fn remember_connect_user(
+        &self,
+        okta_user_id: &str,
+        connect_user_id: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        let pk = user_pk(okta_user_id);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(META_SK))
+            .expression_attribute_names("#connect", "connect_user_id");
+        let request = match connect_user_id {
+            Some(id) => request
+                .update_expression("SET #connect = :c")
+                .expression_attribute_values(":c", s(id)),
+            None => request.update_expression("REMOVE #connect"),
+        };
+        self.count();
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("UpdateItem", &format!("{pk}/{META_SK}"), e))
+    }
+
+    async fn lease_user(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<bool, LedgerError> {
+        let pk = user_pk(okta_user_id);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(META_SK))
+            .update_expression("SET #holder = :h, #lease = :until")
+            .condition_expression("attribute_not_exists(#lease) OR #lease <= :now OR #holder = :h")
+            .expression_attribute_values(":h", s(holder))
+            .expression_attribute_values(":until", n(now.plus(lease).0))
+            .expression_attribute_values(":now", n(now.0));
+        let request = with_names(request, "#holder #lease", |r, alias, name| {
+            r.expression_attribute_names(alias, name)
+        });
+        self.count();
+        match request.send().await {
+            Ok(_) => Ok(true),
+            // Someone else holds a live lease.
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(self.error("UpdateItem", &format!("{pk}/{META_SK}"), err)),
+        }
+    }
+
+    async fn release_user(&self, okta_user_id: &str, holder: &str) -> Result<(), LedgerError> {
+        let pk = user_pk(okta_user_id);
+        let request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .key("sk", s(META_SK))
+            .update_expression("REMOVE #holder SET #lease = :zero")
+            .condition_expression("#holder = :h")
+            .expression_attribute_values(":h", s(holder))
+            .expression_attribute_values(":zero", n(0));
+        let request = with_names(request, "#holder #lease", |r, alias, name| {
+            r.expression_attribute_names(alias, name)
+        });
+        self.count();
+        match request.send().await {
+            Ok(_) => Ok(()),
+            // Not (or no longer) ours: nothing to give back.
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(self.error("UpdateItem", &format!("{pk}/{META_SK}"), err)),
+        }
+    }
+}
+
+/// Creates the ledger table (on-demand capacity, `pk`/`sk` string keys) if it does not
+/// exist, waits until it is `ACTIVE`, and enables TTL on [`TTL_ATTRIBUTE`]. Idempotent.
+/// For tests and local runs; in AWS the CDK stack owns the table.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerError> {
+    let key = |name: &str, key_type: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+    };
+    let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
+        LedgerError::Permanent(format!("CreateTable {table}: {e}"))
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute("pk").map_err(invalid)?)
+        .attribute_definitions(attribute("sk").map_err(invalid)?)
+        .key_schema(key("pk", KeyType::Hash).map_err(invalid)?)
+        .key_schema(key("sk", KeyType::Range).map_err(invalid)?)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        // Exists already (or is being created): fine, wait for it below.
+        Err(err)
+            if matches!(
+                err.as_service_error(),
+                Some(CreateTableError::ResourceInUseException(_))
+            ) => {}
+        Err(err) => return Err(ledger_error("CreateTable", table, table, err)),
+    }
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(TABLE_ACTIVE_WAIT)
+        .await
+        .map_err(|e| {
+            LedgerError::Transient(format!(
+                "table {table} did not become ACTIVE: {}",
+                DisplayErrorContext(&e)
+            ))
+        })?;
+
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| ledger_error("DescribeTimeToLive", table, table, e))?;
+    let enabled = ttl.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(TTL_ATTRIBUTE)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if !enabled {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(TTL_ATTRIBUTE)
+            .enabled(true)
+            .build()
+            .map_err(|e| LedgerError::Permanent(format!("UpdateTimeToLive {table}: {e}")))?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| ledger_error("UpdateTimeToLive", table, table, e))?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- keys and values
+
+fn event_pk(uuid: &str) -> String {
+    format!("EVENT#{uuid}")
+}
+
+fn user_pk(okta_user_id: &str) -> String {
+    format!("USER#{okta_user_id}")
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Adds the aliases named in `aliases` (space-separated, all from [`NAMES`]) to a
+/// request builder. DynamoDB rejects aliases an expression does not use, so each request
+/// lists exactly its own.
+fn with_names<B>(mut builder: B, aliases: &str, add: impl Fn(B, &str, &str) -> B) -> B {
+    for alias in aliases.split_whitespace() {
+        if let Some((alias, name)) = NAMES.iter().find(|(a, _)| *a == alias) {
+            builder = add(builder, alias, name);
+        }
+    }
+    builder
+}
+
+// ---------------------------------------------------------------- reading items
+
+fn corrupt(key: &str, what: &str) -> LedgerError {
+    LedgerError::Permanent(format!("ledger item {key} is unreadable: {what}"))
+}
+
+/// Typed access to one item's attributes; every failure names the item.
+struct Reader<'a> {
+    item: &'a Item,
+    key: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    fn new(item: &'a Item, key: &'a str) -> Self {
+        Self { item, key }
+    }
+
+    fn opt_string(&self, name: &str) -> Result<Option<&'a str>, LedgerError> {
+        match self.item.get(name) {
+            None => Ok(None),
+            Some(AttributeValue::S(text)) => Ok(Some(text)),
+            Some(_) => Err(corrupt(self.key, &format!("`{name}` is not a string"))),
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<&'a str, LedgerError> {
+        self.opt_string(name)?
+            .ok_or_else(|| corrupt(self.key, &format!("`{name}` is missing")))
+    }
+
+    fn number(&self, name: &str) -> Result<i64, LedgerError> {
+        match self.item.get(name) {
+            None => Err(corrupt(self.key, &format!("`{name}` is missing"))),
+            Some(AttributeValue::N(text)) => text
+                .parse()
+                .map_err(|_| corrupt(self.key, &format!("`{name}` is not an integer: {text}"))),
+            Some(_) => Err(corrupt(self.key, &format!("`{name}` is not a number"))),
+        }
+    }
+}
+
+fn parse_event(uuid: &str, item: &Item) -> Result<EventRecord, LedgerError> {
+    let key = event_pk(uuid);
+    let r = Reader::new(item, &key);
+    let state = match r.string("state")? {
+        STATE_IN_PROGRESS => EventState::InProgress,
+        STATE_COMPLETED => EventState::Completed,
+        STATE_FAILED => EventState::Failed,
+        other => return Err(corrupt(&key, &format!("unknown state {other:?}"))),
+    };
+    let attempts = r.number("attempts")?;
+    Ok(EventRecord {
+        uuid: uuid.to_string(),
+        state,
+        lease_until: UnixMillis(r.number("lease_until_ms")?),
+        expires_at: UnixMillis(r.number("expires_at_ms")?),
+        attempts: u32::try_from(attempts)
+            .map_err(|_| corrupt(&key, &format!("`attempts` out of range: {attempts}")))?,
+        detail: r.opt_string("detail")?.map(String::from),
+    })
+}
+
+/// Folds one item of a user's partition into `record`. Items of kinds this version does
+/// not know are skipped, so a newer writer can add kinds without breaking older readers.
+fn read_user_item(
+    okta_user_id: &str,
+    pk: &str,
+    item: &Item,
+    record: &mut UserRecord,
+) -> Result<(), LedgerError> {
+    let sk = Reader::new(item, pk).string("sk")?;
+    let key = format!("{pk}/{sk}");
+    let r = Reader::new(item, &key);
+    if sk == META_SK {
+        record.connect_user_id = r.opt_string("connect_user_id")?.map(String::from);
+    } else if let Some(slot) = sk.strip_prefix(FACT_SK_PREFIX) {
+        let fact: Fact = serde_json::from_str(r.string("fact")?)
+            .map_err(|e| corrupt(&key, &format!("`fact` is not a fact: {e}")))?;
+        if fact.okta_user_id != okta_user_id || fact.key() != slot {
+            return Err(corrupt(
+                &key,
+                &format!(
+                    "holds a fact for user {} slot {}",
+                    fact.okta_user_id,
+                    fact.key()
+                ),
+            ));
+        }
+        record.facts.facts.insert(slot.to_string(), fact);
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- errors
+
+/// Classification of an operation's typed service errors; `None` leaves it to the HTTP
+/// status.
+trait Typed: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {
+    fn class(&self) -> Option<ErrorClass>;
+}
+
+use ErrorClass::{Permanent, Transient};
+
+impl Typed for UpdateItemError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::ProvisionedThroughputExceededException(_)
+            | Self::RequestLimitExceeded(_)
+            | Self::ThrottlingException(_)
+            | Self::InternalServerError(_)
+            | Self::TransactionConflictException(_)
+            | Self::ReplicatedWriteConflictException(_) => Some(Transient),
+            Self::ResourceNotFoundException(_)
+            | Self::ConditionalCheckFailedException(_)
+            | Self::ItemCollectionSizeLimitExceededException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for PutItemError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::ProvisionedThroughputExceededException(_)
+            | Self::RequestLimitExceeded(_)
+            | Self::ThrottlingException(_)
+            | Self::InternalServerError(_)
+            | Self::TransactionConflictException(_)
+            | Self::ReplicatedWriteConflictException(_) => Some(Transient),
+            Self::ResourceNotFoundException(_)
+            | Self::ConditionalCheckFailedException(_)
+            | Self::ItemCollectionSizeLimitExceededException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for GetItemError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::ProvisionedThroughputExceededException(_)
+            | Self::RequestLimitExceeded(_)
+            | Self::ThrottlingException(_)
+            | Self::InternalServerError(_) => Some(Transient),
+            Self::ResourceNotFoundException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for QueryError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::ProvisionedThroughputExceededException(_)
+            | Self::RequestLimitExceeded(_)
+            | Self::ThrottlingException(_)
+            | Self::InternalServerError(_) => Some(Transient),
+            Self::ResourceNotFoundException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for CreateTableError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            // LimitExceeded: too many control-plane operations at once; they finish.
+            Self::InternalServerError(_) | Self::LimitExceededException(_) => Some(Transient),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for DescribeTimeToLiveError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::InternalServerError(_) => Some(Transient),
+            Self::ResourceNotFoundException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+impl Typed for UpdateTimeToLiveError {
+    fn class(&self) -> Option<ErrorClass> {
+        match self {
+            Self::InternalServerError(_)
+            | Self::LimitExceededException(_)
+            | Self::ResourceInUseException(_) => Some(Transient),
+            Self::ResourceNotFoundException(_) => Some(Permanent),
+            _ => None,
+        }
+    }
+}
+
+/// Service errors that can report a failed condition (the expected "no" of a
+/// conditional write, not a failure).
+trait ConditionCheck {
+    fn is_condition_failure(&self) -> bool;
+}
+
+impl ConditionCheck for UpdateItemError {
+    fn is_condition_failure(&self) -> bool {
+        matches!(self, Self::ConditionalCheckFailedException(_))
+    }
+}
+
+impl ConditionCheck for PutItemError {
+    fn is_condition_failure(&self) -> bool {
+        matches!(self, Self::ConditionalCheckFailedException(_))
+    }
+}
+
+/// Whether the write was refused by its condition expression.
+fn is_condition_failure<E: ConditionCheck>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.as_service_error()
+        .is_some_and(ConditionCheck::is_condition_failure)
+}
+
+/// Turns an SDK error into the port's error: transport failures are transient, typed
+/// service errors by [`Typed`], the rest by HTTP status.
+fn ledger_error<E: Typed>(
+    op: &str,
+    table: &str,
+    key: &str,
+    err: SdkError<E, HttpResponse>,
+) -> LedgerError {
+    let class = if sdk::is_transport_failure(&err) {
+        Transient
+    } else if let Some(class) = err.as_service_error().and_then(Typed::class) {
+        class
+    } else {
+        match sdk::http_status(&err) {
+            Some(status) if status >= 500 || status == 429 => Transient,
+            _ => Permanent,
+        }
+    };
+    let detail = match err.as_service_error() {
+        Some(service) => format!(
+            "{}: {} (HTTP {})",
+            service.code().unwrap_or("unknown error"),
+            service.message().unwrap_or("no message"),
+            sdk::http_status(&err).unwrap_or_default()
+        ),
+        None => DisplayErrorContext(&err).to_string(),
+    };
+    let message = format!("DynamoDB {op} on {key} in table {table}: {detail}");
+    match class {
+        Transient => LedgerError::Transient(message),
+        Permanent => LedgerError::Permanent(message),
+    }
+}

@@ -1,0 +1,507 @@
+//! The ledger contract suite against the reference `MemoryLedger` (which proves the suite)
+//! and against `DynamoLedger` on moto through the real SDK; then what only the DynamoDB
+//! adapter has: its stored layout, error classification, request counts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use okta_connect_aws::dynamodb::{DynamoLedger, create_table};
+use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_core::fact::OktaStatus;
+use okta_connect_core::ports::{Claim, Ledger, LedgerError};
+use okta_connect_core::testing::MemoryLedger;
+use okta_connect_core::time::UnixMillis;
+use okta_connect_tests::free_port;
+use okta_connect_tests::ledger_contract::{self, LEASE, RETENTION, T0, USER_LEASE, unique};
+
+okta_connect_tests::ledger_contract_tests!(memory, async { MemoryLedger::new() });
+
+okta_connect_tests::ledger_contract_tests!(dynamo, async { dynamo().await }, |fixture| {
+    &fixture.ledger
+});
+
+/// A moto server that handles one request at a time.
+///
+/// `moto_server` serves requests on parallel threads and its DynamoDB backend takes no
+/// lock between evaluating a condition and applying the write (moto 5.2.5,
+/// `dynamodb/models/__init__.py`, `update_item`): racing conditional writes can both
+/// succeed, and a racing reader can see a half-applied update. Real DynamoDB is atomic
+/// per item, and the contract's race cases check exactly that, so they need a moto
+/// that serialises requests: the same moto app, on werkzeug with `threaded=False`
+/// (moto closes every connection, so one slow client cannot stall the others).
+struct SerialMoto {
+    child: Child,
+    port: u16,
+}
+
+impl SerialMoto {
+    fn start() -> Self {
+        // The venv's interpreter sits next to its `moto_server` script.
+        let python = std::env::var_os("MOTO_SERVER")
+            .map(|m| PathBuf::from(m).with_file_name("python"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("python3"));
+        let port = free_port();
+        let script = format!(
+            "from werkzeug.serving import run_simple\n\
+             from moto.moto_server.werkzeug_app import (\n\
+                 DomainDispatcherApplication, MotoRequestHandler, create_backend_app)\n\
+             run_simple('127.0.0.1', {port}, DomainDispatcherApplication(create_backend_app),\n\
+                 threaded=False, request_handler=MotoRequestHandler)\n"
+        );
+        let child = Command::new(&python)
+            .args(["-c", &script])
+            .env("MOTO_PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto with {} ({e}); run ./scripts/test.sh, which installs \
+                     moto, or set MOTO_SERVER",
+                    python.display()
+                )
+            });
+        let server = Self { child, port };
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "moto did not listen on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn settings(&self) -> AwsSettings {
+        AwsSettings::emulator(format!("http://127.0.0.1:{}", self.port))
+    }
+}
+
+impl Drop for SerialMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One moto process shared by the tests that run at the same time, stopped when the
+/// last of them finishes (a `static` server would never be dropped, leaking the child).
+static MOTO: Mutex<Weak<SerialMoto>> = Mutex::new(Weak::new());
+
+fn moto() -> Arc<SerialMoto> {
+    let mut shared = MOTO.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(server) = shared.upgrade() {
+        return server;
+    }
+    let server = Arc::new(SerialMoto::start());
+    *shared = Arc::downgrade(&server);
+    server
+}
+
+/// A `DynamoLedger` on a fresh table of a (shared) moto, which lives as long as this.
+struct Dynamo {
+    ledger: DynamoLedger,
+    _moto: Arc<SerialMoto>,
+}
+
+async fn dynamo() -> Dynamo {
+    let moto = moto();
+    let client = Client::new(&sdk::load(&moto.settings()).await);
+    let table = unique("ledger");
+    create_table(&client, &table).await.expect("create_table");
+    Dynamo {
+        // Small pages, so the contract's big user record crosses several Query pages.
+        ledger: DynamoLedger::new(client, table).with_query_page_size(7),
+        _moto: moto,
+    }
+}
+
+async fn raw_item(ledger: &DynamoLedger, pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    ledger
+        .client()
+        .get_item()
+        .table_name(ledger.table())
+        .key("pk", AttributeValue::S(pk.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("get_item")
+        .item
+        .expect("item stored")
+}
+
+async fn put_raw(ledger: &DynamoLedger, item: &[(&str, AttributeValue)]) {
+    let mut request = ledger.client().put_item().table_name(ledger.table());
+    for (name, value) in item {
+        request = request.item(*name, value.clone());
+    }
+    request.send().await.expect("put_item");
+}
+
+fn s(text: &str) -> AttributeValue {
+    AttributeValue::S(text.into())
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    match item.get(name) {
+        Some(AttributeValue::N(text)) => text.parse().unwrap(),
+        other => panic!("{name} is {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_table_is_idempotent_and_enables_ttl() {
+    let fixture = dynamo().await;
+    let ledger = &fixture.ledger;
+    create_table(ledger.client(), ledger.table())
+        .await
+        .expect("second create_table");
+    let ttl = ledger
+        .client()
+        .describe_time_to_live()
+        .table_name(ledger.table())
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description().unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expires_at"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+}
+
+/// The stored items follow the module doc's layout; TTL seconds are rounded up.
+#[tokio::test]
+async fn stored_layout_matches_the_design() {
+    let fixture = dynamo().await;
+    let ledger = &fixture.ledger;
+    let uuid = unique("layout");
+    let now = UnixMillis(T0.0 + 1); // not a whole second: TTL must round up
+    ledger.claim_event(&uuid, now, LEASE).await.unwrap();
+    let item = raw_item(ledger, &format!("EVENT#{uuid}"), "EVENT").await;
+    assert_eq!(item.get("state"), Some(&s("IN_PROGRESS")));
+    assert_eq!(number(&item, "lease_until_ms"), now.plus(LEASE).0);
+    assert_eq!(number(&item, "attempts"), 1);
+    let expires_ms = number(&item, "expires_at_ms");
+    assert_eq!(
+        expires_ms,
+        now.plus(LEASE).plus(Duration::from_secs(24 * 3600)).0
+    );
+    assert_eq!(number(&item, "expires_at"), expires_ms / 1000 + 1);
+
+    ledger
+        .complete_event(&uuid, "created c-1", now, RETENTION)
+        .await
+        .unwrap();
+    let item = raw_item(ledger, &format!("EVENT#{uuid}"), "EVENT").await;
+    assert_eq!(item.get("state"), Some(&s("COMPLETED")));
+    assert_eq!(item.get("detail"), Some(&s("created c-1")));
+    assert_eq!(number(&item, "lease_until_ms"), 0);
+    assert_eq!(number(&item, "expires_at_ms"), now.plus(RETENTION).0);
+    assert_eq!(
+        number(&item, "expires_at"),
+        now.plus(RETENTION).as_epoch_seconds_ceil()
+    );
+
+    let user = unique("user-layout");
+    let fact = ledger_contract::status(&user, &uuid, now, OktaStatus::Active);
+    ledger.record_fact(&fact).await.unwrap();
+    let item = raw_item(ledger, &format!("USER#{user}"), "FACT#status").await;
+    assert_eq!(number(&item, "published_ms"), now.0);
+    assert_eq!(item.get("event_uuid"), Some(&s(&uuid)));
+    let AttributeValue::S(json) = &item["fact"] else {
+        panic!("fact is not a string")
+    };
+    assert_eq!(
+        serde_json::from_str::<okta_connect_core::fact::Fact>(json).unwrap(),
+        fact
+    );
+
+    ledger
+        .lease_user(&user, "worker-a", now, USER_LEASE)
+        .await
+        .unwrap();
+    ledger
+        .remember_connect_user(&user, Some("c-1"))
+        .await
+        .unwrap();
+    let item = raw_item(ledger, &format!("USER#{user}"), "META").await;
+    assert_eq!(item.get("lease_holder"), Some(&s("worker-a")));
+    assert_eq!(number(&item, "lease_until_ms"), now.plus(USER_LEASE).0);
+    assert_eq!(item.get("connect_user_id"), Some(&s("c-1")));
+}
+
+/// DynamoDB requests per port call: one for everything on the worker's paths; two only
+/// to re-claim a record that expired but still exists.
+#[tokio::test]
+async fn requests_per_call() {
+    let fixture = dynamo().await;
+    let ledger = DynamoLedger::new(fixture.ledger.client().clone(), fixture.ledger.table());
+    let ledger = &ledger;
+    /// Runs `$call` and checks how many requests it sent.
+    macro_rules! costs {
+        ($expected:expr, $label:literal, $call:expr) => {{
+            let before = ledger.requests();
+            let result = $call;
+            assert_eq!(
+                ledger.requests() - before,
+                $expected,
+                "requests for {}",
+                $label
+            );
+            result
+        }};
+    }
+    let uuid = unique("count");
+    let user = unique("user-count");
+    let fact = ledger_contract::status(&user, &uuid, T0, OktaStatus::Active);
+    let claim = |now| ledger.claim_event(&uuid, now, LEASE);
+
+    let c = costs!(1, "first claim", claim(T0).await.unwrap());
+    assert_eq!(c, Claim::Claimed { attempt: 1 });
+    let c = costs!(1, "busy claim", claim(T0).await.unwrap());
+    assert!(matches!(c, Claim::Busy { .. }));
+    costs!(1, "record_fact", ledger.record_fact(&fact).await.unwrap());
+    costs!(
+        1,
+        "stale record_fact",
+        ledger.record_fact(&fact).await.unwrap()
+    );
+    let leased = costs!(
+        1,
+        "lease_user",
+        ledger.lease_user(&user, "w", T0, USER_LEASE).await
+    );
+    assert!(leased.unwrap());
+    costs!(1, "user_record", ledger.user_record(&user).await.unwrap());
+    costs!(
+        1,
+        "remember",
+        ledger
+            .remember_connect_user(&user, Some("c"))
+            .await
+            .unwrap()
+    );
+    costs!(
+        1,
+        "release_user",
+        ledger.release_user(&user, "w").await.unwrap()
+    );
+    costs!(
+        1,
+        "fail",
+        ledger.fail_event(&uuid, "x", T0, RETENTION).await.unwrap()
+    );
+    let c = costs!(1, "redrive claim", claim(T0).await.unwrap());
+    assert_eq!(c, Claim::Claimed { attempt: 2 });
+    costs!(
+        1,
+        "release_event",
+        ledger.release_event(&uuid).await.unwrap()
+    );
+    let c = costs!(1, "claim after release", claim(T0).await.unwrap());
+    assert_eq!(c, Claim::Claimed { attempt: 3 });
+    costs!(
+        1,
+        "complete",
+        ledger
+            .complete_event(&uuid, "done", T0, RETENTION)
+            .await
+            .unwrap()
+    );
+    let c = costs!(1, "duplicate claim", claim(T0).await.unwrap());
+    assert!(matches!(c, Claim::Completed(_)));
+    costs!(1, "event_record", ledger.event_record(&uuid).await.unwrap());
+    let c = costs!(
+        2,
+        "claim of an expired record",
+        claim(T0.plus(RETENTION)).await.unwrap()
+    );
+    assert_eq!(c, Claim::Claimed { attempt: 1 });
+}
+
+/// `user_record` follows every Query page.
+#[tokio::test]
+async fn user_record_reads_every_page() {
+    let fixture = dynamo().await;
+    let ledger = DynamoLedger::new(fixture.ledger.client().clone(), fixture.ledger.table())
+        .with_query_page_size(2);
+    let user = unique("user-pages");
+    for i in 0..9 {
+        let fact = ledger_contract::membership(&user, &unique("ev"), T0, &format!("00g-{i}"), true);
+        ledger.record_fact(&fact).await.unwrap();
+    }
+    ledger
+        .remember_connect_user(&user, Some("c-7"))
+        .await
+        .unwrap();
+    let before = ledger.requests();
+    let record = ledger.user_record(&user).await.unwrap();
+    assert_eq!(record.facts.facts.len(), 9);
+    assert_eq!(record.connect_user_id.as_deref(), Some("c-7"));
+    // 10 items, 2 per page: 5 full pages, and a sixth to learn there is no more.
+    assert!(ledger.requests() - before >= 5);
+}
+
+/// Items the adapter cannot read back are permanent errors naming the item; never a
+/// panic, never a silent default.
+#[tokio::test]
+async fn unreadable_items_are_permanent_errors_naming_the_item() {
+    let fixture = dynamo().await;
+    let ledger = &fixture.ledger;
+
+    let user = unique("user-corrupt");
+    let pk = format!("USER#{user}");
+    put_raw(
+        ledger,
+        &[
+            ("pk", s(&pk)),
+            ("sk", s("FACT#status")),
+            ("published_ms", n(1)),
+            ("event_uuid", s("e")),
+            ("fact", s("{not json")),
+        ],
+    )
+    .await;
+    match ledger.user_record(&user).await {
+        Err(LedgerError::Permanent(message)) => {
+            assert!(message.contains(&format!("{pk}/FACT#status")), "{message}")
+        }
+        other => panic!("expected a permanent error, got {other:?}"),
+    }
+
+    // A fact stored under the wrong slot is as corrupt as unparseable JSON.
+    let user = unique("user-misfiled");
+    let fact = ledger_contract::status(&user, "e", T0, OktaStatus::Active);
+    put_raw(
+        ledger,
+        &[
+            ("pk", s(&format!("USER#{user}"))),
+            ("sk", s("FACT#profile")),
+            ("fact", s(&serde_json::to_string(&fact).unwrap())),
+        ],
+    )
+    .await;
+    assert!(matches!(
+        ledger.user_record(&user).await,
+        Err(LedgerError::Permanent(_))
+    ));
+
+    let uuid = unique("corrupt-event");
+    let pk = format!("EVENT#{uuid}");
+    put_raw(
+        ledger,
+        &[
+            ("pk", s(&pk)),
+            ("sk", s("EVENT")),
+            ("state", s("COMPLETED")),
+            ("expires_at_ms", n(i64::MAX)),
+            ("lease_until_ms", n(0)),
+            // `attempts` missing
+        ],
+    )
+    .await;
+    for result in [
+        ledger.event_record(&uuid).await.map(|_| ()),
+        ledger.claim_event(&uuid, T0, LEASE).await.map(|_| ()),
+    ] {
+        match result {
+            Err(LedgerError::Permanent(message)) => {
+                assert!(
+                    message.contains(&pk) && message.contains("attempts"),
+                    "{message}"
+                )
+            }
+            other => panic!("expected a permanent error, got {other:?}"),
+        }
+    }
+
+    let uuid = unique("odd-state");
+    put_raw(
+        ledger,
+        &[
+            ("pk", s(&format!("EVENT#{uuid}"))),
+            ("sk", s("EVENT")),
+            ("state", s("PAUSED")),
+            ("expires_at_ms", n(i64::MAX)),
+            ("lease_until_ms", n(0)),
+            ("attempts", n(1)),
+        ],
+    )
+    .await;
+    assert!(matches!(
+        ledger.claim_event(&uuid, T0, LEASE).await,
+        Err(LedgerError::Permanent(_))
+    ));
+}
+
+/// A table that does not exist is a configuration error: permanent, for every call.
+#[tokio::test]
+async fn missing_table_is_permanent() {
+    let moto = moto();
+    let ledger = DynamoLedger::connect(&moto.settings(), "no-such-table").await;
+    let fact = ledger_contract::status("00u1", "e", T0, OktaStatus::Active);
+    let results = [
+        ledger.claim_event("e", T0, LEASE).await.map(|_| ()),
+        ledger.complete_event("e", "d", T0, RETENTION).await,
+        ledger.event_record("e").await.map(|_| ()),
+        ledger.record_fact(&fact).await.map(|_| ()),
+        ledger.user_record("00u1").await.map(|_| ()),
+        ledger
+            .lease_user("00u1", "w", T0, USER_LEASE)
+            .await
+            .map(|_| ()),
+        ledger.release_user("00u1", "w").await,
+    ];
+    for result in results {
+        match result {
+            Err(LedgerError::Permanent(message)) => {
+                assert!(message.contains("no-such-table"), "{message}")
+            }
+            other => panic!("expected a permanent error, got {other:?}"),
+        }
+    }
+}
+
+/// Nothing listening: transient (the message is retried, never dead-lettered), and
+/// quickly, within the configured timeouts.
+#[tokio::test]
+async fn unreachable_endpoint_is_transient_and_quick() {
+    let settings = AwsSettings {
+        operation_timeout: Duration::from_secs(2),
+        attempt_timeout: Duration::from_millis(500),
+        ..AwsSettings::emulator(format!("http://127.0.0.1:{}", free_port()))
+    };
+    let ledger = DynamoLedger::connect(&settings, "ledger").await;
+    let fact = ledger_contract::status("00u1", "e", T0, OktaStatus::Active);
+    let started = Instant::now();
+    let results = [
+        ledger.claim_event("e", T0, LEASE).await.map(|_| ()),
+        ledger.record_fact(&fact).await.map(|_| ()),
+        ledger.user_record("00u1").await.map(|_| ()),
+        ledger.release_event("e").await,
+    ];
+    let elapsed = started.elapsed();
+    for result in results {
+        assert!(
+            matches!(result, Err(LedgerError::Transient(_))),
+            "expected a transient error, got {result:?}"
+        );
+    }
+    assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
