@@ -138,10 +138,13 @@ fn serve(stream: TcpStream, polls: Arc<AtomicUsize>, seen: mpsc::Sender<Seen>) {
                 deadline.as_millis(),
                 body.len()
             );
-            writer.write_all(head.as_bytes()).unwrap();
-            writer.write_all(body.as_bytes()).unwrap();
-            writer.flush().unwrap();
+            let mut whole = head.into_bytes();
+            whole.extend_from_slice(body.as_bytes());
+            // Timestamped before the write: the child may answer before this thread
+            // runs again.
             let _ = seen.send(Seen::Answered(Instant::now()));
+            writer.write_all(&whole).unwrap();
+            writer.flush().unwrap();
         } else {
             let text = String::from_utf8_lossy(&request.body).to_string();
             if request.path.ends_with("/response") {

@@ -79,3 +79,95 @@ impl Startup {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use okta_connect_core::testing::fixtures;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn read_config(path: &Path) -> std::io::Result<String> {
+        if path == Path::new("/etc/okta/config.ini") {
+            Ok(fixtures::CONFIG_INI.to_string())
+        } else {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file",
+            ))
+        }
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        (QUEUE_URL_VAR, "https://sqs.us-east-1.amazonaws.com/1/q"),
+        (CONFIG_FILE_VAR, "/etc/okta/config.ini"),
+        ("OKTA_CONNECT_HOOK_SECRET", "s"),
+    ];
+
+    #[test]
+    fn reads_queue_config_file_overrides_budget_and_secret() {
+        let mut env = vars(BASE);
+        env.push((
+            "OKTA_CONNECT__INGEST__SECRET_HEADER".into(),
+            "X-Okta-Secret".into(),
+        ));
+        env.push((BUDGET_VAR.into(), "1500".into()));
+        let startup = Startup::from_env(&env, read_config).unwrap();
+        assert_eq!(startup.queue_url, "https://sqs.us-east-1.amazonaws.com/1/q");
+        assert_eq!(startup.settings.secret_header, "x-okta-secret");
+        assert_eq!(startup.settings.max_body_bytes, 1_048_576);
+        assert_eq!(startup.settings.retry.budget, Duration::from_millis(1500));
+        assert!(matches!(startup.secret, SecretSource::Inline(_)));
+    }
+
+    #[test]
+    fn refuses_to_start_when_something_is_missing_or_wrong() {
+        let without = |name: &str| {
+            let env: Vec<_> = vars(BASE).into_iter().filter(|(k, _)| k != name).collect();
+            Startup::from_env(&env, read_config)
+        };
+        assert!(matches!(
+            without(QUEUE_URL_VAR),
+            Err(StartupError::MissingQueueUrl)
+        ));
+        assert!(matches!(
+            without("OKTA_CONNECT_HOOK_SECRET"),
+            Err(StartupError::Secret(SecretSourceError::Missing))
+        ));
+        // Without the file, the environment alone lacks the [Connect] keys.
+        assert!(matches!(
+            without(CONFIG_FILE_VAR),
+            Err(StartupError::Config(_))
+        ));
+
+        let mut env = vars(BASE);
+        env.push((CONFIG_FILE_VAR.into(), "/nope.ini".into()));
+        env.remove(1);
+        assert!(matches!(
+            Startup::from_env(&env, read_config),
+            Err(StartupError::ConfigFile { .. })
+        ));
+        for budget in ["0", "99", "2901", "fast", ""] {
+            let mut env = vars(BASE);
+            env.push((BUDGET_VAR.into(), budget.into()));
+            assert!(
+                matches!(
+                    Startup::from_env(&env, read_config),
+                    Err(StartupError::BadBudget)
+                ),
+                "{budget:?}"
+            );
+        }
+        let mut env = vars(BASE);
+        env.push(("OKTA_CONNECT__INGEST__MAX_BODY_BYTES".into(), "12".into()));
+        assert!(matches!(
+            Startup::from_env(&env, read_config),
+            Err(StartupError::Config(_))
+        ));
+    }
+}
