@@ -21,33 +21,48 @@ pub fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
-/// A `moto_server` child process on 127.0.0.1; killed on drop.
+/// A moto server (SQS, DynamoDB) child process on 127.0.0.1; killed on drop.
+///
+/// It runs single-threaded on purpose: `moto_server`'s threaded mode takes no lock
+/// between checking a DynamoDB condition and writing, so two racing conditional writes
+/// can both win — which real DynamoDB never allows, and which would make every
+/// concurrency test here meaningless. One request at a time restores the atomicity.
 pub struct MotoServer {
     child: Child,
     port: u16,
 }
 
 impl MotoServer {
-    /// Starts moto and waits until it accepts connections. The binary is `$MOTO_SERVER`
-    /// or `moto_server` on `PATH` (`scripts/test.sh` installs it into a venv).
+    /// Starts moto and waits until it accepts connections. moto is found next to
+    /// `$MOTO_SERVER` (the venv's `moto_server` script; its `python` sits beside it) or
+    /// else as `python3`'s module (`scripts/test.sh` installs it into a venv).
     ///
     /// Panics with the fix when moto is missing: a test that needs it cannot run.
     pub fn start() -> Self {
-        let binary = std::env::var_os("MOTO_SERVER")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("moto_server"));
+        let python = std::env::var_os("MOTO_SERVER")
+            .map(|m| PathBuf::from(m).with_file_name("python"))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| PathBuf::from("python3"));
         let port = free_port();
-        let child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let script = format!(
+            "from werkzeug.serving import run_simple\n\
+             from moto.moto_server.werkzeug_app import (\n\
+                 DomainDispatcherApplication, MotoRequestHandler, create_backend_app)\n\
+             run_simple('127.0.0.1', {port}, DomainDispatcherApplication(create_backend_app),\n\
+                 threaded=False, request_handler=MotoRequestHandler)\n"
+        );
+        let child = Command::new(&python)
+            .args(["-c", &script])
+            .env("MOTO_PORT", port.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot start {} ({e}); run ./scripts/test.sh, which installs moto, \
-                     or set MOTO_SERVER",
-                    binary.display()
+                    "cannot start moto with {} ({e}); run ./scripts/test.sh, which installs \
+                     moto, or set MOTO_SERVER",
+                    python.display()
                 )
             });
         let server = Self { child, port };

@@ -5,9 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -19,8 +16,8 @@ use okta_connect_core::fact::OktaStatus;
 use okta_connect_core::ports::{Claim, Ledger, LedgerError};
 use okta_connect_core::testing::MemoryLedger;
 use okta_connect_core::time::UnixMillis;
-use okta_connect_tests::free_port;
 use okta_connect_tests::ledger_contract::{self, LEASE, RETENTION, T0, USER_LEASE, unique};
+use okta_connect_tests::{MotoServer, free_port};
 
 okta_connect_tests::ledger_contract_tests!(memory, async { MemoryLedger::new() });
 
@@ -28,84 +25,16 @@ okta_connect_tests::ledger_contract_tests!(dynamo, async { dynamo().await }, |fi
     &fixture.ledger
 });
 
-/// A moto server that handles one request at a time.
-///
-/// `moto_server` serves requests on parallel threads and its DynamoDB backend takes no
-/// lock between evaluating a condition and applying the write (moto 5.2.5,
-/// `dynamodb/models/__init__.py`, `update_item`): racing conditional writes can both
-/// succeed, and a racing reader can see a half-applied update. Real DynamoDB is atomic
-/// per item, and the contract's race cases check exactly that, so they need a moto
-/// that serialises requests: the same moto app, on werkzeug with `threaded=False`
-/// (moto closes every connection, so one slow client cannot stall the others).
-struct SerialMoto {
-    child: Child,
-    port: u16,
-}
-
-impl SerialMoto {
-    fn start() -> Self {
-        // The venv's interpreter sits next to its `moto_server` script.
-        let python = std::env::var_os("MOTO_SERVER")
-            .map(|m| PathBuf::from(m).with_file_name("python"))
-            .filter(|p| p.exists())
-            .unwrap_or_else(|| PathBuf::from("python3"));
-        let port = free_port();
-        let script = format!(
-            "from werkzeug.serving import run_simple\n\
-             from moto.moto_server.werkzeug_app import (\n\
-                 DomainDispatcherApplication, MotoRequestHandler, create_backend_app)\n\
-             run_simple('127.0.0.1', {port}, DomainDispatcherApplication(create_backend_app),\n\
-                 threaded=False, request_handler=MotoRequestHandler)\n"
-        );
-        let child = Command::new(&python)
-            .args(["-c", &script])
-            .env("MOTO_PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start moto with {} ({e}); run ./scripts/test.sh, which installs \
-                     moto, or set MOTO_SERVER",
-                    python.display()
-                )
-            });
-        let server = Self { child, port };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let started = Instant::now();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "moto did not listen on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
-    }
-
-    fn settings(&self) -> AwsSettings {
-        AwsSettings::emulator(format!("http://127.0.0.1:{}", self.port))
-    }
-}
-
-impl Drop for SerialMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// One moto process shared by the tests that run at the same time, stopped when the
 /// last of them finishes (a `static` server would never be dropped, leaking the child).
-static MOTO: Mutex<Weak<SerialMoto>> = Mutex::new(Weak::new());
+static MOTO: Mutex<Weak<MotoServer>> = Mutex::new(Weak::new());
 
-fn moto() -> Arc<SerialMoto> {
+fn moto() -> Arc<MotoServer> {
     let mut shared = MOTO.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(server) = shared.upgrade() {
         return server;
     }
-    let server = Arc::new(SerialMoto::start());
+    let server = Arc::new(MotoServer::start());
     *shared = Arc::downgrade(&server);
     server
 }
@@ -113,7 +42,7 @@ fn moto() -> Arc<SerialMoto> {
 /// A `DynamoLedger` on a fresh table of a (shared) moto, which lives as long as this.
 struct Dynamo {
     ledger: DynamoLedger,
-    _moto: Arc<SerialMoto>,
+    _moto: Arc<MotoServer>,
 }
 
 async fn dynamo() -> Dynamo {

@@ -166,8 +166,32 @@ pub struct Config {
     /// How long the ledger keeps a processed event's record (its de-duplication window).
     pub ledger_retention_days: u32,
     pub ingest: IngestSettings,
+    pub deploy: DeploySettings,
 }
 
+/// What `cdk deploy` builds around the pipeline. Read by the CDK app through
+/// `okta-connect check-config --json`, so the Rust side validates it once for both.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploySettings {
+    pub stack_name: String,
+    /// SQS messages per worker invocation (1–10; the worker paces Connect anyway).
+    pub batch_size: u32,
+    /// Concurrent worker invocations (SQS event source `MaximumConcurrency`, 2–1000).
+    pub max_concurrency: u32,
+    /// Alarm notifications go to an SNS topic with this email subscribed, if set.
+    pub alarm_email: Option<String>,
+    pub log_retention_days: u32,
+    /// Create the IAM SAML provider and federation role for Okta sign-in.
+    pub saml: Option<SamlFederation>,
+}
+
+/// The optional SAML federation between Okta and the Connect instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SamlFederation {
+    /// Okta's IdP metadata XML, relative to config.ini's folder.
+    pub metadata_file: String,
+    pub provider_name: String,
+}
 /// The ingest endpoint's settings. The secret's value is never here: it comes from
 /// Secrets Manager or the environment, so `config.ini` can be committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -246,6 +270,16 @@ const SYNC_KEYS: &[&str] = &[
     "LEDGER_RETENTION_DAYS",
 ];
 const INGEST_KEYS: &[&str] = &["SECRET_HEADER", "MAX_BODY_BYTES"];
+const DEPLOY_KEYS: &[&str] = &[
+    "STACK_NAME",
+    "BATCH_SIZE",
+    "MAX_CONCURRENCY",
+    "ALARM_EMAIL",
+    "LOG_RETENTION_DAYS",
+    "SAML_FEDERATION",
+    "SAML_METADATA_FILE",
+    "SAML_PROVIDER_NAME",
+];
 const MAPPING_KEYS: &[&str] = &[
     "GROUP",
     "APP",
@@ -393,6 +427,7 @@ impl Validator {
         let mut connect = None;
         let mut sync = None;
         let mut ingest = None;
+        let mut deploy = None;
         let mut mapping_sections = Vec::new();
         for section in sections {
             let upper = section.name.to_ascii_uppercase();
@@ -413,6 +448,10 @@ impl Validator {
                     ingest = Some(section);
                     INGEST_KEYS
                 }
+                "DEPLOY" => {
+                    deploy = Some(section);
+                    DEPLOY_KEYS
+                }
                 _ if upper.starts_with(MAPPING_PREFIX)
                     && !section.name[MAPPING_PREFIX.len()..].trim().is_empty() =>
                 {
@@ -423,7 +462,7 @@ impl Validator {
                     self.issue(
                         format!("[{}]", section.name),
                         &section.origin,
-                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest] or [Mapping NAME]",
+                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest], [Deploy] or [Mapping NAME]",
                     );
                     continue;
                 }
@@ -442,11 +481,12 @@ impl Validator {
                 }
             }
         }
-        let (okta, connect, sync, ingest) = (
+        let (okta, connect, sync, ingest, deploy) = (
             view("OKTA", okta),
             view("Connect", connect),
             view("Sync", sync),
             view("Ingest", ingest),
+            view("Deploy", deploy),
         );
 
         let instance_id = self.required_id(&connect, "INSTANCE_ID");
@@ -680,6 +720,8 @@ impl Validator {
             (1024..=10 * 1_048_576).contains(&n)
         });
 
+        let deploy = self.deploy(&deploy);
+
         match (self.issues.is_empty(), instance_id, removal) {
             (true, Some(instance_id), Some(removal)) => Ok(Config {
                 instance_id,
@@ -698,6 +740,7 @@ impl Validator {
                     secret_header,
                     max_body_bytes,
                 },
+                deploy,
             }),
             _ => {
                 self.issues.sort_by_key(|i| match i.origin {
@@ -709,6 +752,82 @@ impl Validator {
                     issues: self.issues,
                 })
             }
+        }
+    }
+
+    fn deploy(&mut self, view: &View<'_>) -> DeploySettings {
+        let stack_name = match view.value("STACK_NAME") {
+            None => "OktaConnect".to_string(),
+            Some((v, origin)) => {
+                // CloudFormation: letters, digits and hyphens, starting with a letter.
+                let ok = v.len() <= 128
+                    && v.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+                if !ok {
+                    self.issue(
+                        view.key("STACK_NAME"),
+                        origin,
+                        format!("{v:?} is not a CloudFormation stack name"),
+                    );
+                }
+                v.to_string()
+            }
+        };
+        let batch_size = self.number(view, "BATCH_SIZE", 10_u32, |n| (1..=10).contains(&n));
+        let max_concurrency =
+            self.number(view, "MAX_CONCURRENCY", 2_u32, |n| (2..=1000).contains(&n));
+        let alarm_email = view.value("ALARM_EMAIL").map(|(v, origin)| {
+            let ok = v
+                .split_once('@')
+                .is_some_and(|(a, d)| !a.is_empty() && d.contains('.'))
+                && !v.contains(char::is_whitespace);
+            if !ok {
+                self.issue(
+                    view.key("ALARM_EMAIL"),
+                    origin,
+                    format!("{v:?} is not an email address"),
+                );
+            }
+            v.to_string()
+        });
+        // The values CloudWatch Logs accepts for a log group's retention.
+        const RETENTION: &[u32] = &[
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+        ];
+        let log_retention_days = self.number(view, "LOG_RETENTION_DAYS", 30_u32, |d| {
+            RETENTION.contains(&d)
+        });
+        let saml = match (
+            self.boolean(view, "SAML_FEDERATION", false),
+            view.value("SAML_METADATA_FILE"),
+        ) {
+            (false, _) => None,
+            (true, None) => {
+                let origin = view
+                    .entry("SAML_FEDERATION")
+                    .map_or(Origin::Unset, |e| e.origin.clone());
+                self.issue(
+                    view.key("SAML_METADATA_FILE"),
+                    &origin,
+                    "required when SAML_FEDERATION = true: Okta's IdP metadata XML (Okta app → Sign On → metadata)",
+                );
+                None
+            }
+            (true, Some((file, _))) => Some(SamlFederation {
+                metadata_file: file.to_string(),
+                provider_name: view
+                    .value("SAML_PROVIDER_NAME")
+                    .map_or_else(|| "Okta".to_string(), |(v, _)| v.to_string()),
+            }),
+        };
+        DeploySettings {
+            stack_name,
+            batch_size,
+            max_concurrency,
+            alarm_email,
+            log_retention_days,
+            saml,
         }
     }
 

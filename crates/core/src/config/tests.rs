@@ -236,6 +236,12 @@ fn every_invalid_config_names_its_key_and_line() {
         ),
         (with("[Connect]\n"), "", Origin::Line(7), "appears twice"),
         (with("[Ingest]\nSECRET_HEADER = X Okta Secret\n"), "[Ingest] SECRET_HEADER", Origin::Line(8), "not an HTTP header name"),
+        (with("[Deploy]\nBATCH_SIZE = 11\n"), "[Deploy] BATCH_SIZE", Origin::Line(8), "not an allowed number"),
+        (with("[Deploy]\nMAX_CONCURRENCY = 1\n"), "[Deploy] MAX_CONCURRENCY", Origin::Line(8), "not an allowed number"),
+        (with("[Deploy]\nLOG_RETENTION_DAYS = 10\n"), "[Deploy] LOG_RETENTION_DAYS", Origin::Line(8), "not an allowed number"),
+        (with("[Deploy]\nALARM_EMAIL = ops at acme\n"), "[Deploy] ALARM_EMAIL", Origin::Line(8), "not an email"),
+        (with("[Deploy]\nSTACK_NAME = 1stack\n"), "[Deploy] STACK_NAME", Origin::Line(8), "not a CloudFormation"),
+        (with("[Deploy]\nSAML_FEDERATION = true\n"), "[Deploy] SAML_METADATA_FILE", Origin::Line(8), "required when"),
         (with("[Ingest]\nMAX_BODY_BYTES = 10\n"), "[Ingest] MAX_BODY_BYTES", Origin::Line(8), "not an allowed number"),
     ];
     for (text, key, origin, needle) in cases {
