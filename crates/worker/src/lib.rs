@@ -218,11 +218,26 @@ where
     /// report per message in input order. Never fails as a whole: one bad message
     /// never fails its batch. `deadline` is when the invocation must have answered.
     pub async fn handle_batch(&self, messages: &[WorkerMessage], deadline: Instant) -> Vec<Report> {
-        use futures_util::StreamExt;
-        futures_util::stream::iter(messages.iter().map(|m| self.process(m, deadline)))
-            .buffered(self.settings.concurrency.max(1))
-            .collect()
-            .await
+        let permits = tokio::sync::Semaphore::new(self.settings.concurrency.max(1));
+        // A plain loop of async-fn futures (not a closure over a stream) keeps the
+        // batch future `Send` for any caller that spawns it.
+        let mut work = Vec::with_capacity(messages.len());
+        for message in messages {
+            work.push(self.process_with_permit(&permits, message, deadline));
+        }
+        futures_util::future::join_all(work).await
+    }
+
+    async fn process_with_permit(
+        &self,
+        permits: &tokio::sync::Semaphore,
+        message: &WorkerMessage,
+        deadline: Instant,
+    ) -> Report {
+        // The semaphore is never closed, so acquiring cannot fail; without a permit the
+        // message would merely run unbounded, which is still correct.
+        let _permit = permits.acquire().await.ok();
+        self.process(message, deadline).await
     }
 
     /// Processes one message. See the crate doc for the steps.
