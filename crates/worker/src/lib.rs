@@ -150,6 +150,58 @@ impl Default for WorkerSettings {
     }
 }
 
+/// Exponential backoff with jitter that gives up when the next wait would end too close
+/// to the invocation's deadline.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+    margin: Duration,
+    deadline: Instant,
+}
+
+impl Backoff {
+    fn new(settings: &WorkerSettings, deadline: Instant) -> Self {
+        Self {
+            next: settings.first_backoff,
+            max: settings.max_backoff,
+            margin: settings.safety_margin,
+            deadline,
+        }
+    }
+
+    /// The next wait, or `None` when there is no time left for another attempt.
+    fn next_wait(&mut self) -> Option<Duration> {
+        let jittered = self.next.mul_f64(0.5 + rand::random::<f64>() / 2.0);
+        if Instant::now() + jittered + self.margin >= self.deadline {
+            return None;
+        }
+        self.next = (self.next * 2).min(self.max);
+        Some(jittered)
+    }
+}
+
+/// Awaits `$attempt` (re-evaluated each time) until it succeeds, fails permanently, or
+/// the backoff runs out of time; then yields the last result. A macro, not a function
+/// taking a closure: closures returning borrowing futures defeat the compiler's `Send`
+/// inference (rust-lang/rust#64552) once the batch future is spawned.
+macro_rules! retrying {
+    ($worker:expr, $deadline:expr, $attempt:expr) => {{
+        let mut backoff = Backoff::new(&$worker.settings, $deadline);
+        loop {
+            match $attempt.await {
+                Err(WorkerError::Transient(reason)) => match backoff.next_wait() {
+                    Some(wait) => {
+                        tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => break Err(WorkerError::Transient(reason)),
+                },
+                other => break other,
+            }
+        }
+    }};
+}
+
 /// Reads the time; tests substitute a controllable clock.
 pub type Clock = std::sync::Arc<dyn Fn() -> UnixMillis + Send + Sync>;
 
@@ -298,15 +350,14 @@ where
             }
         };
         report.event_uuid = Some(event.uuid.clone());
-        let claim = self
-            .retrying(deadline, || async {
-                let now = (self.clock)();
-                Ok(self
-                    .ledger
+        let claim = retrying!(self, deadline, async {
+            let now = (self.clock)();
+            Ok::<_, WorkerError>(
+                self.ledger
                     .claim_event(&event.uuid, now, self.settings.event_lease)
-                    .await?)
-            })
-            .await?;
+                    .await?,
+            )
+        })?;
         match claim {
             Claim::Completed(_) => {
                 report.fact = "duplicate".into();
@@ -339,28 +390,27 @@ where
         };
         report.okta_user_id = Some(fact.okta_user_id.clone());
         report.fact = format!("fact:{}", fact.key().split('#').next().unwrap_or_default());
-        self.retrying(deadline, || async {
-            Ok(self.ledger.record_fact(&fact).await?)
-        })
-        .await?;
+        retrying!(self, deadline, async {
+            Ok::<_, WorkerError>(self.ledger.record_fact(&fact).await?)
+        })?;
         // Converge even when the fact was stale: an earlier attempt may have recorded it
         // and died before Connect was updated.
         let holder = format!("{}:{}", event.uuid, message.message_id);
-        let converged = self
-            .retrying(deadline, || {
-                self.converge_leased(&fact.okta_user_id, &holder)
-            })
-            .await?;
+        let converged = retrying!(
+            self,
+            deadline,
+            self.converge_leased(&fact.okta_user_id, &holder)
+        )?;
         let detail = serde_json::json!({ "fact": fact.key(), "converged": &converged }).to_string();
         report.converged = Some(converged);
         let now = (self.clock)();
-        self.retrying(deadline, || async {
-            Ok(self
-                .ledger
-                .complete_event(&event.uuid, &detail, now, self.retention())
-                .await?)
+        retrying!(self, deadline, async {
+            Ok::<_, WorkerError>(
+                self.ledger
+                    .complete_event(&event.uuid, &detail, now, self.retention())
+                    .await?,
+            )
         })
-        .await
     }
 
     async fn converge_leased(
@@ -390,30 +440,6 @@ where
         // Best effort: an unreleased lease simply expires.
         let _ = self.ledger.release_user(okta_user_id, holder).await;
         result
-    }
-
-    /// Runs `attempt` until it succeeds, fails permanently, or the next backoff would
-    /// end too close to `deadline`; then returns the last error.
-    async fn retrying<T, F, Fut>(&self, deadline: Instant, mut attempt: F) -> Result<T, WorkerError>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, WorkerError>>,
-    {
-        let mut backoff = self.settings.first_backoff;
-        loop {
-            match attempt().await {
-                Err(WorkerError::Transient(reason)) => {
-                    let jittered = backoff.mul_f64(0.5 + rand::random::<f64>() / 2.0);
-                    if Instant::now() + jittered + self.settings.safety_margin >= deadline {
-                        return Err(WorkerError::Transient(reason));
-                    }
-                    tracing::debug!(%reason, backoff_ms = jittered.as_millis() as u64, "retrying");
-                    tokio::time::sleep(jittered).await;
-                    backoff = (backoff * 2).min(self.settings.max_backoff);
-                }
-                other => return other,
-            }
-        }
     }
 
     /// Records the failure and sends the original message plus the reason to the DLQ.

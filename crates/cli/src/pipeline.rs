@@ -1,0 +1,485 @@
+//! The whole pipeline in one process: the ingest handler served over HTTP on loopback,
+//! the worker draining an embedded durable queue, the ledger in SQLite, and Amazon
+//! Connect either simulated in process (connect-sim) or real (the AWS credential chain).
+//!
+//! The handlers are the Lambdas' own; only the adapters differ. Everything durable lives
+//! in one state folder, so `kill -9` and a restart lose nothing: queued events wait in
+//! SQLite, in-flight ones reappear after the visibility timeout, and the ledger makes
+//! their reprocessing a no-op where it already happened.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use connect_sim::{RateLimit, Seed, Sim, SimServer};
+use okta_connect_aws::connect::ConnectDirectory;
+use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_aws::secrets::SecretValues;
+use okta_connect_core::config::Config;
+use okta_connect_core::ports::{EventQueue, QueueError, QueueMessage, RejectedEntry};
+use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings};
+use okta_connect_worker::{Disposition, NoIdentitySource, Worker, WorkerMessage};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::backends::{AnyLedger, AnyQueue, BacklogError};
+use crate::embedded::{
+    EmbeddedError, EmbeddedQueue, QueueCounts, QueueSettings, SqliteLedger, StoredMessage,
+};
+use okta_connect_aws::dynamodb::DynamoLedger;
+use okta_connect_aws::sqs::SqsQueue;
+
+/// The SQLite file holding queue, dead-letter queue and ledger.
+pub const STATE_DB: &str = "pipeline.sqlite";
+/// connect-sim's users, so simulated Connect survives a restart too.
+pub const SIM_STATE: &str = "connect-sim.json";
+/// The generated hook secret, readable by the owner only.
+pub const SECRET_FILE: &str = "hook-secret";
+pub const QUEUE: &str = "events";
+pub const DEAD_LETTER_QUEUE: &str = "events-dlq";
+
+/// Which Amazon Connect the worker provisions.
+#[derive(Debug, Clone)]
+pub enum ConnectTarget {
+    /// connect-sim in process: the built-in seed (matching `config.ini`) or a seed file,
+    /// throttled like Connect unless `throttle` is off.
+    Simulated {
+        seed: Option<PathBuf>,
+        throttle: bool,
+    },
+    /// The real instance of `config.ini`, through the standard AWS credential chain.
+    Aws,
+}
+
+/// Where the queue, dead-letter queue and ledger live.
+#[derive(Debug, Clone, Default)]
+pub enum Storage {
+    /// SQLite in the state folder: durable, no account needed.
+    #[default]
+    Embedded,
+    /// Existing SQS queues and DynamoDB table (e.g. the deployed stack's), through the
+    /// standard AWS credential chain.
+    Aws {
+        queue_url: String,
+        dead_letter_url: String,
+        ledger_table: String,
+    },
+}
+
+/// How to run the local pipeline.
+#[derive(Debug, Clone)]
+pub struct LocalSettings {
+    pub config: Config,
+    pub state_dir: PathBuf,
+    /// Where the ingest endpoint listens; port 0 picks a free one.
+    pub bind: SocketAddr,
+    pub secret: String,
+    pub connect: ConnectTarget,
+    pub queue: QueueSettings,
+    pub storage: Storage,
+}
+
+impl LocalSettings {
+    /// A self-contained pipeline for the demo and tests: any free loopback port,
+    /// simulated Connect (throttled like Connect if asked), embedded storage with a
+    /// short visibility timeout so retries come round quickly.
+    pub fn isolated(config: Config, state_dir: PathBuf, secret: String, throttle: bool) -> Self {
+        Self {
+            config,
+            state_dir,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            secret,
+            connect: ConnectTarget::Simulated {
+                seed: None,
+                throttle,
+            },
+            queue: QueueSettings {
+                visibility_timeout: Duration::from_secs(10),
+                max_receive_count: 5,
+            },
+            storage: Storage::Embedded,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("state folder {0}: {1}")]
+    State(PathBuf, std::io::Error),
+    #[error("embedded storage: {0}")]
+    Storage(#[from] EmbeddedError),
+    #[error("queue: {0}")]
+    Backlog(#[from] BacklogError),
+    #[error("the dead-letter queue is in SQS: read it with the AWS console or CLI")]
+    RemoteDeadLetters,
+    #[error("connect-sim: {0}")]
+    Sim(String),
+    #[error(
+        "cannot listen on {0}: {1} (is another `okta-connect dev` running? pick another --port)"
+    )]
+    Bind(SocketAddr, std::io::Error),
+    #[error("the hook secret is empty")]
+    EmptySecret,
+}
+
+/// The hook secret for this state folder: `explicit` if given, else the one saved in
+/// the folder, else a new random one saved there (mode 0600).
+pub fn hook_secret(state_dir: &Path, explicit: Option<String>) -> Result<String, PipelineError> {
+    if let Some(secret) = explicit.filter(|s| !s.trim().is_empty()) {
+        return Ok(secret.trim().to_string());
+    }
+    let path = state_dir.join(SECRET_FILE);
+    if let Ok(saved) = std::fs::read_to_string(&path)
+        && !saved.trim().is_empty()
+    {
+        return Ok(saved.trim().to_string());
+    }
+    let secret = format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    );
+    std::fs::create_dir_all(state_dir).map_err(|e| PipelineError::State(state_dir.into(), e))?;
+    write_private(&path, &secret).map_err(|e| PipelineError::State(path.clone(), e))?;
+    Ok(secret)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// Wakes the worker as soon as ingest has queued something.
+#[derive(Clone)]
+struct WakingQueue {
+    inner: AnyQueue,
+    wake: Arc<Notify>,
+}
+
+impl EventQueue for WakingQueue {
+    async fn send_batch(&self, batch: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
+        let result = self.inner.send_batch(batch).await;
+        self.wake.notify_one();
+        result
+    }
+}
+
+type LocalWorker = Worker<AnyLedger, ConnectDirectory, AnyQueue, NoIdentitySource>;
+
+/// A running local pipeline.
+pub struct Pipeline {
+    /// The event-hook URL to give Okta (or `send`).
+    pub ingest_url: String,
+    pub secret_header: String,
+    pub state_dir: PathBuf,
+    pub queue: AnyQueue,
+    pub dead_letters: AnyQueue,
+    pub ledger: AnyLedger,
+    /// The simulated Connect, when the target is simulated.
+    pub sim: Option<SimServer>,
+    stop: watch::Sender<bool>,
+    http: JoinHandle<()>,
+    worker: JoinHandle<()>,
+}
+
+impl Pipeline {
+    /// Opens the state folder, starts Connect (simulated or real), the worker loop and
+    /// the ingest endpoint. Returns once the endpoint accepts connections.
+    pub async fn start(settings: LocalSettings) -> Result<Self, PipelineError> {
+        if settings.secret.trim().is_empty() {
+            return Err(PipelineError::EmptySecret);
+        }
+        let dir = &settings.state_dir;
+        std::fs::create_dir_all(dir).map_err(|e| PipelineError::State(dir.clone(), e))?;
+        let (queue, dead_letters, ledger) = match &settings.storage {
+            Storage::Embedded => {
+                let db = dir.join(STATE_DB);
+                let queue =
+                    EmbeddedQueue::open(&db, QUEUE, settings.queue, Some(DEAD_LETTER_QUEUE))?;
+                let dead_letters =
+                    EmbeddedQueue::open(&db, DEAD_LETTER_QUEUE, QueueSettings::default(), None)?;
+                (
+                    AnyQueue::Embedded(queue),
+                    AnyQueue::Embedded(dead_letters),
+                    AnyLedger::Sqlite(SqliteLedger::open(&db)?),
+                )
+            }
+            Storage::Aws {
+                queue_url,
+                dead_letter_url,
+                ledger_table,
+            } => {
+                let aws = sdk::load(&AwsSettings {
+                    region: settings.config.region.clone(),
+                    ..AwsSettings::default()
+                })
+                .await;
+                (
+                    AnyQueue::Sqs(SqsQueue::from_config(&aws, queue_url.clone())),
+                    AnyQueue::Sqs(SqsQueue::from_config(&aws, dead_letter_url.clone())),
+                    AnyLedger::Dynamo(DynamoLedger::new(
+                        aws_sdk_dynamodb::Client::new(&aws),
+                        ledger_table.clone(),
+                    )),
+                )
+            }
+        };
+
+        let (sim, directory) = match &settings.connect {
+            ConnectTarget::Simulated { seed, throttle } => {
+                let seed = match seed {
+                    Some(path) => {
+                        Seed::from_path(path).map_err(|e| PipelineError::Sim(e.to_string()))?
+                    }
+                    None => Seed::default(),
+                };
+                let mut builder = Sim::builder().seed(seed).state_file(dir.join(SIM_STATE));
+                builder = if *throttle {
+                    builder.rate(RateLimit::CONNECT_DEFAULT)
+                } else {
+                    builder.no_throttle()
+                };
+                let sim = builder
+                    .build()
+                    .map_err(|e| PipelineError::Sim(e.to_string()))?;
+                let server = sim
+                    .serve(SocketAddr::from(([127, 0, 0, 1], 0)))
+                    .await
+                    .map_err(|e| PipelineError::Sim(e.to_string()))?;
+                let aws = sdk::load(&AwsSettings::emulator(server.url())).await;
+                let directory = ConnectDirectory::new(
+                    aws_sdk_connect::Client::new(&aws),
+                    settings.config.instance_id.to_string(),
+                );
+                (Some(server), directory)
+            }
+            ConnectTarget::Aws => {
+                let aws = sdk::load(&AwsSettings {
+                    region: settings.config.region.clone(),
+                    ..AwsSettings::default()
+                })
+                .await;
+                let directory = ConnectDirectory::new(
+                    aws_sdk_connect::Client::new(&aws),
+                    settings.config.instance_id.to_string(),
+                );
+                (None, directory)
+            }
+        };
+
+        let wake = Arc::new(Notify::new());
+        let (stop, stopped) = watch::channel(false);
+        let mut worker = Worker::new(
+            settings.config.clone(),
+            ledger.clone(),
+            directory,
+            dead_letters.clone(),
+            None::<NoIdentitySource>,
+        );
+        // A claim must end by the time the queue shows the message again, or a crashed
+        // run's claims would hold up the redelivery (the stack does the same with its
+        // visibility timeout of 6 × the worker timeout).
+        let visibility = settings.queue.visibility_timeout;
+        worker.settings.event_lease = worker.settings.event_lease.min(visibility);
+        worker.settings.user_lease = worker.settings.user_lease.min(visibility);
+        let worker = tokio::spawn(drain_forever(
+            worker,
+            queue.clone(),
+            wake.clone(),
+            stopped.clone(),
+        ));
+
+        let secret_values =
+            SecretValues::new(&settings.secret, None).map_err(|_| PipelineError::EmptySecret)?;
+        let ingest = Arc::new(Ingest::new(
+            Settings::from_config(&settings.config.ingest),
+            HookSecret::new(&secret_values),
+            WakingQueue {
+                inner: queue.clone(),
+                wake,
+            },
+        ));
+        let listener = tokio::net::TcpListener::bind(settings.bind)
+            .await
+            .map_err(|e| PipelineError::Bind(settings.bind, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| PipelineError::Bind(settings.bind, e))?;
+        let limit = settings.config.ingest.max_body_bytes.saturating_add(1);
+        let app = axum::Router::new()
+            .fallback(serve_ingest)
+            .layer(DefaultBodyLimit::max(limit))
+            .with_state(ingest);
+        let mut http_stop = stopped;
+        let http = tokio::spawn(async move {
+            let graceful = async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(graceful)
+                .await
+            {
+                tracing::error!(error = %e, "ingest endpoint stopped");
+            }
+        });
+        Ok(Self {
+            ingest_url: format!("http://{addr}/okta/events"),
+            secret_header: settings.config.ingest.secret_header.clone(),
+            state_dir: settings.state_dir.clone(),
+            queue,
+            dead_letters,
+            ledger,
+            sim,
+            stop,
+            http,
+            worker,
+        })
+    }
+
+    /// Messages waiting or being worked on in the source queue.
+    pub async fn backlog(&self) -> Result<QueueCounts, PipelineError> {
+        Ok(self.queue.counts().await?)
+    }
+
+    /// Every message in the dead-letter queue (embedded storage only).
+    pub fn dead_letter_messages(&self) -> Result<Vec<StoredMessage>, PipelineError> {
+        match &self.dead_letters {
+            AnyQueue::Embedded(q) => Ok(q.list()?),
+            AnyQueue::Sqs(_) => Err(PipelineError::RemoteDeadLetters),
+        }
+    }
+
+    /// Waits until the source queue is empty (nothing visible, nothing in flight), or
+    /// `limit` passes. Returns whether it drained.
+    pub async fn drain(&self, limit: Duration) -> Result<bool, PipelineError> {
+        let until = tokio::time::Instant::now() + limit;
+        loop {
+            let counts = self.backlog().await?;
+            if counts.visible == 0 && counts.in_flight == 0 {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= until {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops accepting requests, lets the worker finish its current batch, then stops
+    /// Connect's simulator (which saves its state).
+    pub async fn shutdown(self) -> Result<(), PipelineError> {
+        let _ = self.stop.send(true);
+        let _ = self.http.await;
+        let _ = self.worker.await;
+        if let Some(sim) = self.sim {
+            sim.shutdown()
+                .await
+                .map_err(|e| PipelineError::Sim(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Any method, any path: the ingest handler decides (405 for other methods).
+async fn serve_ingest(
+    State(ingest): State<Arc<Ingest<WakingQueue>>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut request = IngestRequest::new(method.as_str());
+    for (name, value) in &headers {
+        request = request.header(name.as_str(), value.as_bytes().to_vec());
+    }
+    let response = okta_connect_ingest::handle(request.body(body.to_vec()), &ingest).await;
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = (status, response.body).into_response();
+    for (name, value) in response.headers {
+        if let Ok(value) = value.parse() {
+            out.headers_mut().insert(name, value);
+        }
+    }
+    out
+}
+
+/// Backoff before a handed-back message is visible again: 1 s, 2 s, 4 s … capped at
+/// 30 s, so a throttled or failing Connect is retried promptly but not hammered.
+fn retry_delay(receive_count: u32) -> Duration {
+    Duration::from_secs(1 << receive_count.saturating_sub(1).min(5)).min(Duration::from_secs(30))
+}
+
+/// The local stand-in for Lambda's SQS event source: receive up to 10, run the worker,
+/// delete what is done, hand back what must be retried.
+async fn drain_forever(
+    worker: LocalWorker,
+    queue: AnyQueue,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let received = match queue.receive().await {
+            Ok(received) => received,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the queue; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if received.is_empty() {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let messages: Vec<WorkerMessage> = received
+            .iter()
+            .map(|r| WorkerMessage {
+                message_id: r.message_id.clone(),
+                body: r.body.clone(),
+                attributes: r.attributes.clone(),
+            })
+            .collect();
+        // Lambda's worker timeout in the stack is 60 s; the same budget here.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let reports = worker.handle_batch(&messages, deadline).await;
+        for (report, message) in reports.iter().zip(&received) {
+            let settled = match report.disposition {
+                Disposition::Done | Disposition::DeadLettered => {
+                    queue.delete(&message.receipt).await
+                }
+                Disposition::Retry => {
+                    queue
+                        .retry_later(&message.receipt, retry_delay(message.receive_count))
+                        .await
+                }
+            };
+            if let Err(e) = settled {
+                // The message reappears after its visibility timeout; the ledger makes
+                // its second run a duplicate.
+                tracing::warn!(error = %e, message_id = %message.message_id, "cannot settle message");
+            }
+        }
+    }
+}
+
+/// Attributes in a stable order for printing.
+pub fn attribute(attributes: &BTreeMap<String, String>, name: &str) -> String {
+    attributes.get(name).cloned().unwrap_or_default()
+}
