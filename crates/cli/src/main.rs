@@ -368,18 +368,39 @@ fn print_dev_banner(pipeline: &Pipeline, config: &Config, secret: &str, json: bo
         return;
     }
     let header = display_header(&pipeline.secret_header);
-    println!(
-        "\nokta-connect dev is running.\n\
-         \n  Event hook URL  {url}\n  Header          {header}: {secret}\n  State           {state} (queue, ledger, simulated Connect users)\n  Connect         {connect}\n\
-         \nGive Okta the URL and header (Workflow → Event Hooks), or try it here:\n\
-         \n  curl -s -H '{header}: {secret}' -H 'x-okta-verification-challenge: hello' {url}\n\
-           cargo run -p okta-connect -- send tests/fixtures/okta/group_membership_add.json\n\
-           cargo run -p okta-connect -- demo\n\
-         \nSubscribe the hook to: {types}\nCtrl-C finishes in-flight work and stops; state is kept for the next start.\n",
-        url = pipeline.ingest_url,
-        state = pipeline.state_dir.display(),
-        types = relevant_event_types(config).join(", "),
-    );
+    let state = pipeline.state_dir.display().to_string();
+    let state_flag = if pipeline.state_dir == Path::new(".local-state") {
+        String::new()
+    } else {
+        format!(" --state {state}")
+    };
+    let url = &pipeline.ingest_url;
+    let lines = [
+        String::new(),
+        "okta-connect dev is running.".to_string(),
+        String::new(),
+        format!("  Event hook URL  {url}"),
+        format!("  Header          {header}: {secret}"),
+        format!("  State           {state} (queue, ledger, simulated Connect users)"),
+        format!("  Connect         {connect}"),
+        String::new(),
+        "Give Okta the URL and header (Workflow → Event Hooks), or try it here:".to_string(),
+        String::new(),
+        format!(
+            "  curl -s -H '{header}: {secret}' -H 'x-okta-verification-challenge: hello' {url}"
+        ),
+        format!(
+            "  cargo run -p okta-connect -- send{state_flag} tests/fixtures/okta/group_membership_add.json"
+        ),
+        "  cargo run -p okta-connect -- demo".to_string(),
+        String::new(),
+        format!(
+            "Subscribe the hook to: {}",
+            relevant_event_types(config).join(", ")
+        ),
+        "Ctrl-C finishes in-flight work and stops; state is kept for the next start.".to_string(),
+    ];
+    println!("{}", lines.join("\n"));
 }
 
 /// `authorization` → `Authorization`, as admins type it into Okta.
