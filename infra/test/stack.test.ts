@@ -1,0 +1,431 @@
+// Template assertions, one block per bullet of issue 7, on configs checked by the real binary.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { HOOK_PATH, INGEST_BUDGET_MS } from '../lib/stack';
+import {
+  FIXTURES,
+  REPO_CONFIG,
+  Statement,
+  build,
+  checkConfigJson,
+  flat,
+  only,
+  placeholderLambdaDir,
+  roleStatements,
+  writeConfig,
+} from './helpers';
+
+const INSTANCE = 'abcdefgh-0122-4131-adc2-a0ebe5a2b2a7';
+const ARN = `arn:\${AWS::Partition}:connect:us-east-1:\${AWS::AccountId}:instance/${INSTANCE}`;
+
+describe('the stack from the repository config.ini', () => {
+  let b: ReturnType<typeof build>;
+  let t: Template;
+  let config: any;
+  const id = (construct: any) => b.stack.getLogicalId(construct.node.defaultChild);
+
+  before(() => {
+    const json = checkConfigJson(REPO_CONFIG);
+    config = JSON.parse(fs.readFileSync(json, 'utf8'));
+    b = build({ configJson: json });
+    t = b.template;
+  });
+
+  it('is named by [Deploy] STACK_NAME and lives in [Connect] REGION', () => {
+    assert.equal(b.stack.stackName, 'OktaConnect');
+    assert.equal(b.stack.region, 'us-east-1');
+  });
+
+  describe('Lambdas', () => {
+    it('are provided.al2023 on arm64 with bootstrap, JSON logs and the justified sizes', () => {
+      const fns = t.findResources('AWS::Lambda::Function');
+      assert.equal(Object.keys(fns).length, 2);
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'provided.al2023',
+        Architectures: ['arm64'],
+        Handler: 'bootstrap',
+        MemorySize: 128,
+        Timeout: 5,
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: id(b.stack.node.findChild('IngestLogs')) } },
+      });
+      t.hasResourceProperties('AWS::Lambda::Function', {
+        Runtime: 'provided.al2023',
+        Architectures: ['arm64'],
+        Handler: 'bootstrap',
+        MemorySize: 256,
+        Timeout: 60,
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: id(b.stack.node.findChild('WorkerLogs')) } },
+      });
+    });
+
+    it('answer Okta inside its 3 s: ingest budget 2 s, timeout above the budget', () => {
+      const ingest = t.toJSON().Resources[id(b.stack.ingest)].Properties;
+      assert.equal(ingest.Environment.Variables.OKTA_CONNECT_INGEST_BUDGET_MS, String(INGEST_BUDGET_MS));
+      assert.ok(INGEST_BUDGET_MS < 3000 && ingest.Timeout * 1000 > INGEST_BUDGET_MS);
+    });
+
+    it('get config.ini from their asset and the resources from the environment', () => {
+      const env = (fn: any) => flat(t.toJSON().Resources[id(fn)].Properties.Environment.Variables);
+      assert.deepEqual(env(b.stack.ingest), {
+        OKTA_CONNECT_CONFIG_FILE: '/var/task/config.ini',
+        RUST_LOG: 'info',
+        OKTA_CONNECT_QUEUE_URL: `\${${id(b.stack.queue)}}`,
+        OKTA_CONNECT_HOOK_SECRET_ARN: `\${${id(b.stack.hookSecret)}}`,
+        OKTA_CONNECT_INGEST_BUDGET_MS: '2000',
+      });
+      assert.deepEqual(env(b.stack.worker), {
+        OKTA_CONNECT_CONFIG_FILE: '/var/task/config.ini',
+        RUST_LOG: 'info',
+        OKTA_CONNECT_LEDGER_TABLE: `\${${id(b.stack.ledger)}}`,
+        OKTA_CONNECT_DLQ_URL: `\${${id(b.stack.deadLetterQueue)}}`,
+      });
+    });
+
+    it('log to groups kept [Deploy] LOG_RETENTION_DAYS and removed with the stack', () => {
+      const groups = t.findResources('AWS::Logs::LogGroup');
+      assert.equal(Object.keys(groups).length, 3); // ingest, worker, API access log
+      for (const g of Object.values(groups)) {
+        assert.equal(g.Properties.RetentionInDays, config.deploy.log_retention_days);
+        assert.equal(g.DeletionPolicy, 'Delete');
+      }
+    });
+  });
+
+  describe('SQS', () => {
+    it('source queue: SSE, visibility ≥ 6 × worker timeout and > the 120 s event lease, redrive to the DLQ after 5', () => {
+      const [, queue] = only(t, 'AWS::SQS::Queue', { RedrivePolicy: Match.anyValue() });
+      const worker = t.toJSON().Resources[id(b.stack.worker)].Properties;
+      assert.equal(queue.Properties.SqsManagedSseEnabled, true);
+      assert.ok(queue.Properties.VisibilityTimeout >= 6 * worker.Timeout, 'visibility ≥ 6 × timeout');
+      assert.ok(queue.Properties.VisibilityTimeout > 120, 'visibility > event lease');
+      assert.deepEqual(queue.Properties.RedrivePolicy, {
+        deadLetterTargetArn: { 'Fn::GetAtt': [id(b.stack.deadLetterQueue), 'Arn'] },
+        maxReceiveCount: 5,
+      });
+    });
+
+    it('DLQ: SSE and a longer retention than the source queue', () => {
+      const res = t.toJSON().Resources;
+      const dlq = res[id(b.stack.deadLetterQueue)].Properties;
+      const queue = res[id(b.stack.queue)].Properties;
+      assert.equal(dlq.SqsManagedSseEnabled, true);
+      assert.equal(dlq.MessageRetentionPeriod, 14 * 24 * 3600);
+      assert.ok(dlq.MessageRetentionPeriod > queue.MessageRetentionPeriod);
+    });
+
+    it('both queues refuse requests without TLS', () => {
+      for (const q of [b.stack.queue, b.stack.deadLetterQueue]) {
+        t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+          Queues: [{ Ref: id(q) }],
+          PolicyDocument: {
+            Statement: [
+              {
+                Effect: 'Deny',
+                Action: 'sqs:*',
+                Principal: { AWS: '*' },
+                Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+                Resource: { 'Fn::GetAtt': [id(q), 'Arn'] },
+              },
+            ],
+          },
+        });
+      }
+    });
+
+    it('event source mapping: ReportBatchItemFailures, batch size and maximum concurrency from config', () => {
+      const [, esm] = only(t, 'AWS::Lambda::EventSourceMapping');
+      assert.deepEqual(esm.Properties, {
+        BatchSize: config.deploy.batch_size,
+        EventSourceArn: { 'Fn::GetAtt': [id(b.stack.queue), 'Arn'] },
+        FunctionName: { Ref: id(b.stack.worker) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: config.deploy.max_concurrency },
+      });
+    });
+  });
+
+  it('DynamoDB ledger: pk/sk, on demand, TTL expires_at, PITR, retained on delete', () => {
+    const [, table] = only(t, 'AWS::DynamoDB::Table');
+    assert.deepEqual(table.Properties.KeySchema, [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    assert.equal(table.Properties.BillingMode, 'PAY_PER_REQUEST');
+    assert.deepEqual(table.Properties.TimeToLiveSpecification, { AttributeName: 'expires_at', Enabled: true });
+    assert.deepEqual(table.Properties.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+    assert.equal(table.DeletionPolicy, 'Retain');
+    assert.equal(table.UpdateReplacePolicy, 'Retain');
+  });
+
+  describe('Secrets Manager', () => {
+    it('generates the hook secret', () => {
+      const [, secret] = only(t, 'AWS::SecretsManager::Secret');
+      assert.deepEqual(secret.Properties.GenerateSecretString, {
+        ExcludePunctuation: true,
+        IncludeSpace: false,
+        PasswordLength: 48,
+      });
+      assert.equal(secret.Properties.SecretString, undefined);
+    });
+
+    it('is readable by ingest only, and only with GetSecretValue', () => {
+      const secretId = id(b.stack.hookSecret);
+      const readers: string[] = [];
+      for (const [pid, policy] of Object.entries(t.findResources('AWS::IAM::Policy'))) {
+        for (const s of policy.Properties.PolicyDocument.Statement) {
+          if (JSON.stringify(s.Resource).includes(secretId)) {
+            readers.push(...policy.Properties.Roles.map((r: any) => r.Ref));
+            assert.deepEqual([s.Action].flat(), ['secretsmanager:GetSecretValue'], pid);
+          }
+        }
+      }
+      assert.deepEqual(readers, [id(b.stack.ingest.role)]);
+      assert.deepEqual(t.findResources('AWS::SecretsManager::ResourcePolicy'), {});
+    });
+  });
+
+  describe('IAM least privilege', () => {
+    it('ingest: its log group, GetSecretValue on the secret, SendMessage on the queue', () => {
+      const expected: Statement[] = [
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${id(b.stack.node.findChild('IngestLogs'))}.Arn}`] },
+        { actions: ['secretsmanager:GetSecretValue'], resources: [`\${${id(b.stack.hookSecret)}}`] },
+        { actions: ['sqs:SendMessage'], resources: [`\${${id(b.stack.queue)}.Arn}`] },
+      ];
+      assert.deepEqual(roleStatements(t, id(b.stack.ingest.role)), expected);
+    });
+
+    it('worker: exactly its DynamoDB, SQS and Connect calls, scoped to the instance ARNs', () => {
+      const worker = roleStatements(t, id(b.stack.worker.role));
+      const expected: Statement[] = [
+        { actions: ['connect:CreateUser'], resources: [`${ARN}/agent-group/*`, `${ARN}/agent/*`, `${ARN}/routing-profile/*`, `${ARN}/security-profile/*`] },
+        { actions: ['connect:DeleteUser', 'connect:DescribeUser', 'connect:UpdateUserIdentityInfo'], resources: [`${ARN}/agent/*`] },
+        { actions: ['connect:SearchUsers'], resources: [ARN] },
+        { actions: ['connect:UpdateUserHierarchy'], resources: [`${ARN}/agent-group/*`, `${ARN}/agent/*`] },
+        { actions: ['connect:UpdateUserRoutingProfile'], resources: [`${ARN}/agent/*`, `${ARN}/routing-profile/*`] },
+        { actions: ['connect:UpdateUserSecurityProfiles'], resources: [`${ARN}/agent/*`, `${ARN}/security-profile/*`] },
+        {
+          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          resources: [`\${${id(b.stack.ledger)}.Arn}`],
+        },
+        { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${id(b.stack.node.findChild('WorkerLogs'))}.Arn}`] },
+        // The event source mapping polls with the function's role.
+        {
+          actions: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'],
+          resources: [`\${${id(b.stack.queue)}.Arn}`],
+        },
+        { actions: ['sqs:SendMessage'], resources: [`\${${id(b.stack.deadLetterQueue)}.Arn}`] },
+      ];
+      assert.deepEqual(worker, expected);
+    });
+
+    it('no policy anywhere has a "*" resource or action, and no role has a managed policy', () => {
+      for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+        for (const s of policy.Properties.PolicyDocument.Statement) {
+          assert.ok(![s.Resource].flat().includes('*'), JSON.stringify(s));
+          assert.ok(![s.Action].flat().some((a: string) => a.endsWith('*')), JSON.stringify(s));
+        }
+      }
+      for (const role of Object.values(t.findResources('AWS::IAM::Role'))) {
+        assert.equal(role.Properties.ManagedPolicyArns, undefined);
+      }
+    });
+  });
+
+  describe('API Gateway', () => {
+    it('routes GET and POST of one path to ingest (payload 2.0)', () => {
+      const routes = Object.values(t.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey);
+      assert.deepEqual(routes.sort(), [`GET ${HOOK_PATH}`, `POST ${HOOK_PATH}`]);
+      t.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+        IntegrationType: 'AWS_PROXY',
+        PayloadFormatVersion: '2.0',
+        IntegrationUri: { 'Fn::GetAtt': [id(b.stack.ingest), 'Arn'] },
+      });
+      t.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    });
+
+    it('throttles the stage and writes JSON access logs', () => {
+      const [, stage] = only(t, 'AWS::ApiGatewayV2::Stage');
+      assert.equal(stage.Properties.StageName, '$default');
+      assert.deepEqual(stage.Properties.DefaultRouteSettings, { ThrottlingBurstLimit: 100, ThrottlingRateLimit: 50 });
+      assert.deepEqual(stage.Properties.AccessLogSettings.DestinationArn, {
+        'Fn::GetAtt': [id(b.stack.node.findChild('ApiAccessLogs')), 'Arn'],
+      });
+      const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
+      assert.equal(format.requestId, '$context.requestId');
+      assert.equal(format.status, '$context.status');
+    });
+  });
+
+  describe('alarms', () => {
+    const alarm = (metric: string, namespace: string) => {
+      const found = Object.values(t.findResources('AWS::CloudWatch::Alarm')).filter(
+        (a) => a.Properties.MetricName === metric && a.Properties.Namespace === namespace,
+      );
+      assert.equal(found.length, 1, `${namespace} ${metric}`);
+      return found[0].Properties;
+    };
+
+    it('DLQ visible messages > 0', () => {
+      const a = alarm('ApproximateNumberOfMessagesVisible', 'AWS/SQS');
+      assert.deepEqual(a.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(b.stack.deadLetterQueue), 'QueueName'] } }]);
+      assert.equal(a.ComparisonOperator, 'GreaterThanThreshold');
+      assert.equal(a.Threshold, 0);
+    });
+
+    it('source queue age of oldest message ≥ 30 min', () => {
+      const a = alarm('ApproximateAgeOfOldestMessage', 'AWS/SQS');
+      assert.deepEqual(a.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id(b.stack.queue), 'QueueName'] } }]);
+      assert.equal(a.Threshold, 1800);
+    });
+
+    it('worker errors and throttles, ingest errors, API 5xx', () => {
+      const fnDim = (fn: any) => [{ Name: 'FunctionName', Value: { Ref: id(fn) } }];
+      const errors = Object.values(t.findResources('AWS::CloudWatch::Alarm')).filter((a) => a.Properties.MetricName === 'Errors');
+      assert.deepEqual(
+        errors.map((a) => a.Properties.Dimensions).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+        [fnDim(b.stack.ingest), fnDim(b.stack.worker)].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y))),
+      );
+      assert.deepEqual(alarm('Throttles', 'AWS/Lambda').Dimensions, fnDim(b.stack.worker));
+      assert.equal(alarm('5xx', 'AWS/ApiGateway').Threshold, 1);
+      for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+        assert.equal(a.Properties.TreatMissingData, 'notBreaching');
+      }
+    });
+
+    it('notify nobody without [Deploy] ALARM_EMAIL', () => {
+      t.resourceCountIs('AWS::SNS::Topic', 0);
+      for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
+        assert.equal(a.Properties.AlarmActions, undefined);
+      }
+    });
+  });
+
+  it('creates no SAML federation unless [Deploy] SAML_FEDERATION = true', () => {
+    t.resourceCountIs('AWS::IAM::SAMLProvider', 0);
+    assert.equal(Object.keys(t.findResources('AWS::IAM::Role')).length, 2);
+    assert.deepEqual(t.findOutputs('SamlRelayState'), {});
+  });
+
+  it('outputs what the Okta Event Hook form needs', () => {
+    const out = (name: string) => flat(t.toJSON().Outputs[name].Value);
+    assert.equal(out('HookUrl'), `\${${id(b.stack.api)}.ApiEndpoint}${HOOK_PATH}`);
+    assert.equal(out('HookSecretHeader'), 'authorization');
+    assert.equal(out('HookSecretArn'), `\${${id(b.stack.hookSecret)}}`);
+    assert.equal(
+      out('ReadHookSecretCommand'),
+      `aws secretsmanager get-secret-value --region us-east-1 --secret-id \${${id(b.stack.hookSecret)}} --query SecretString --output text`,
+    );
+    assert.equal(out('SubscribeEventTypes'), config.subscribe_event_types.join(','));
+    assert.ok(config.subscribe_event_types.includes('group.user_membership.add'));
+    assert.equal(out('QueueUrl'), `\${${id(b.stack.queue)}}`);
+    assert.equal(out('DeadLetterQueueUrl'), `\${${id(b.stack.deadLetterQueue)}}`);
+    assert.equal(out('LedgerTableName'), `\${${id(b.stack.ledger)}}`);
+  });
+});
+
+describe('config.ini switches', () => {
+  it('ALARM_EMAIL: an SNS topic (TLS only) mailing it, as the action of every alarm', () => {
+    const b = build({ env: { OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com' } });
+    const t = b.template;
+    const [topicId, topic] = only(t, 'AWS::SNS::Topic');
+    assert.ok(topic);
+    t.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+      TopicArn: { Ref: topicId },
+    });
+    t.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
+    });
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    assert.equal(alarms.length, 6);
+    for (const a of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
+    // The override that set it reaches both Lambdas, which read the same config.
+    for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
+      assert.equal(fn.Properties.Environment.Variables.OKTA_CONNECT__DEPLOY__ALARM_EMAIL, 'ops@example.com');
+    }
+  });
+
+  it('SAML_FEDERATION: provider from the metadata file, federation role, Relay State output', () => {
+    const metadata = path.join(FIXTURES, 'okta-idp-metadata.xml');
+    const file = writeConfig(
+      (text) =>
+        text
+          .replace(/^SAML_FEDERATION = false/m, 'SAML_FEDERATION = true')
+          .replace(/^# SAML_METADATA_FILE = .*$/m, 'SAML_METADATA_FILE = okta-metadata.xml')
+          .replace(/^# SAML_PROVIDER_NAME = .*$/m, 'SAML_PROVIDER_NAME = OktaConnectTest'),
+      { 'okta-metadata.xml': metadata },
+    );
+    const b = build({ configFile: file });
+    const t = b.template;
+    const [providerId, provider] = only(t, 'AWS::IAM::SAMLProvider');
+    assert.equal(provider.Properties.Name, 'OktaConnectTest');
+    assert.equal(provider.Properties.SamlMetadataDocument, fs.readFileSync(metadata, 'utf8'));
+
+    const roles = Object.entries(t.findResources('AWS::IAM::Role')).filter(
+      ([, r]) => r.Properties.AssumeRolePolicyDocument.Statement[0].Action === 'sts:AssumeRoleWithSAML',
+    );
+    assert.equal(roles.length, 1);
+    const [roleId, role] = roles[0];
+    assert.deepEqual(role.Properties.AssumeRolePolicyDocument.Statement, [
+      {
+        Action: 'sts:AssumeRoleWithSAML',
+        Effect: 'Allow',
+        Principal: { Federated: { Ref: providerId } },
+        Condition: { StringEquals: { 'SAML:aud': 'https://signin.aws.amazon.com/saml' } },
+      },
+    ]);
+    assert.deepEqual(roleStatements(t, roleId), [
+      { actions: ['connect:GetFederationToken'], resources: [`${ARN}/user/\${aws:userid}`] },
+    ]);
+    const out = (name: string) => flat(t.toJSON().Outputs[name].Value);
+    assert.equal(
+      out('SamlRelayState'),
+      `https://us-east-1.console.aws.amazon.com/connect/federate/${INSTANCE}?destination=%2Fconnect%2Fccp`,
+    );
+    assert.equal(out('OktaRoleAttribute'), `\${${roleId}.Arn},\${${providerId}}`);
+    assert.equal(out('SamlProviderArn'), `\${${providerId}}`);
+    assert.equal(out('FederationRoleArn'), `\${${roleId}.Arn}`);
+  });
+
+  it('SAML_FEDERATION with a missing metadata file fails the synth and names the file', () => {
+    const file = writeConfig((text) =>
+      text.replace(/^SAML_FEDERATION = false/m, 'SAML_FEDERATION = true').replace(/^# SAML_METADATA_FILE = .*$/m, 'SAML_METADATA_FILE = gone.xml'),
+    );
+    assert.throws(() => build({ configFile: file }), new RegExp(`${path.dirname(file)}/gone\\.xml`));
+  });
+
+  it('no hierarchy group in any mapping: no UpdateUserHierarchy and no agent-group resources', () => {
+    const b = build({ env: { OKTA_CONNECT__MAPPING_SUPERVISORS__HIERARCHY_GROUP_ID: '' } });
+    const statements = roleStatements(b.template, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
+    const connect = statements.filter((s) => s.actions[0].startsWith('connect:'));
+    assert.deepEqual(
+      connect.map((s) => s.actions).flat().sort(),
+      ['connect:CreateUser', 'connect:DeleteUser', 'connect:DescribeUser', 'connect:SearchUsers', 'connect:UpdateUserIdentityInfo', 'connect:UpdateUserRoutingProfile', 'connect:UpdateUserSecurityProfiles'],
+    );
+    assert.ok(!JSON.stringify(connect).includes('agent-group'));
+  });
+
+  it('no [Connect] REGION: an environment-agnostic stack whose ARNs use its own Region', () => {
+    const b = build({ env: { OKTA_CONNECT__CONNECT__REGION: '' } });
+    const statements = roleStatements(b.template, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
+    const search = statements.find((s) => s.actions[0] === 'connect:SearchUsers');
+    assert.deepEqual(search?.resources, [`arn:\${AWS::Partition}:connect:\${AWS::Region}:\${AWS::AccountId}:instance/${INSTANCE}`]);
+  });
+
+  it('BATCH_SIZE and MAX_CONCURRENCY reach the event source mapping', () => {
+    const file = writeConfig((text) => text.replace(/^BATCH_SIZE = 10 /m, 'BATCH_SIZE = 3 ').replace(/^MAX_CONCURRENCY = 2 /m, 'MAX_CONCURRENCY = 7 '));
+    const b = build({ configFile: file });
+    b.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 7 } });
+  });
+
+  it('an x86_64 build (the fallback of scripts/build-lambdas.sh) makes x86_64 functions', () => {
+    const b = build({ lambdaDir: placeholderLambdaDir('x86_64') });
+    for (const fn of Object.values(b.template.findResources('AWS::Lambda::Function'))) {
+      assert.deepEqual(fn.Properties.Architectures, ['x86_64']);
+    }
+  });
+});
