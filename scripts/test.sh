@@ -33,7 +33,16 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 cargo test --workspace --locked
 
+# The release build `cdk deploy` ships (~13 min cold on 2 cores, incremental afterwards):
+# proves the Lambda artifacts really build with cargo-lambda. Its output (infra/build/
+# lambda) is what infra's "bundles the cargo-lambda binaries" test checks.
+step "Lambda artifacts: cargo lambda build --release (scripts/build-lambdas.sh)"
+scripts/build-lambdas.sh
+
 if [ -f infra/package.json ]; then
-  step "infra: npm ci, type-check, CDK assertions and cdk-nag"
+  step "infra: npm ci, type-check, CDK assertions, cdk-nag and an offline cdk synth"
+  # The CDK app reads config.ini through `okta-connect check-config --json`.
+  cargo build --locked -q -p okta-connect
+  export OKTA_CONNECT_BIN="$CARGO_TARGET_DIR/debug/okta-connect"
   (cd infra && npm ci --no-audit --no-fund && npm test)
 fi

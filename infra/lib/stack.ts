@@ -321,9 +321,16 @@ export class OktaConnectStack extends Stack {
       description: 'Event types to subscribe the Okta event hook to',
       value: config.subscribe_event_types.join(','),
     });
+    // ---- What the operator needs afterwards ----------------------------------------
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueArn', {
+      description: 'Redrive with: aws sqs start-message-move-task --source-arn <this>',
+      value: this.deadLetterQueue.queueArn,
+    });
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
+    new CfnOutput(this, 'IngestLogGroupName', { value: ingestLogs.logGroupName });
+    new CfnOutput(this, 'WorkerLogGroupName', { value: workerLogs.logGroupName });
   }
 
   /** A log group the stack owns: retention from config.ini, removed with the stack. */

@@ -322,7 +322,10 @@ describe('the stack from the repository config.ini', () => {
     assert.ok(config.subscribe_event_types.includes('group.user_membership.add'));
     assert.equal(out('QueueUrl'), `\${${id(b.stack.queue)}}`);
     assert.equal(out('DeadLetterQueueUrl'), `\${${id(b.stack.deadLetterQueue)}}`);
+    assert.equal(out('DeadLetterQueueArn'), `\${${id(b.stack.deadLetterQueue)}.Arn}`);
     assert.equal(out('LedgerTableName'), `\${${id(b.stack.ledger)}}`);
+    assert.equal(out('IngestLogGroupName'), `\${${id(b.stack.node.findChild('IngestLogs'))}}`);
+    assert.equal(out('WorkerLogGroupName'), `\${${id(b.stack.node.findChild('WorkerLogs'))}}`);
   });
 });
 
