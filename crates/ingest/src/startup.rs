@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use okta_connect_core::config::{Config, ConfigError};
+use okta_connect_core::config::{ConfigError, IngestSettings};
 
 use crate::handler::Settings;
 use crate::secret::{SecretSource, SecretSourceError};
@@ -62,8 +62,10 @@ impl Startup {
             }
             None => String::new(),
         };
-        let config = Config::parse(&text, vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        let mut settings = Settings::from_config(&config.ingest);
+        // Only [Ingest]: a worker-only setting must never stop event intake.
+        let ingest =
+            IngestSettings::parse(&text, vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        let mut settings = Settings::from_config(&ingest);
         if let Some(budget) = lookup(BUDGET_VAR) {
             let ms: u64 = budget.trim().parse().map_err(|_| StartupError::BadBudget)?;
             if !(100..=2900).contains(&ms) {
@@ -139,11 +141,8 @@ mod tests {
             without("OKTA_CONNECT_HOOK_SECRET"),
             Err(StartupError::Secret(SecretSourceError::Missing))
         ));
-        // Without the file, the environment alone lacks the [Connect] keys.
-        assert!(matches!(
-            without(CONFIG_FILE_VAR),
-            Err(StartupError::Config(_))
-        ));
+        // Without the file, defaults apply: intake never depends on worker settings.
+        assert!(without(CONFIG_FILE_VAR).is_ok());
 
         let mut env = vars(BASE);
         env.push((CONFIG_FILE_VAR.into(), "/nope.ini".into()));

@@ -202,6 +202,53 @@ pub struct IngestSettings {
     pub max_body_bytes: usize,
 }
 
+impl IngestSettings {
+    /// Reads and validates only `[Ingest]` (with its `OKTA_CONNECT__INGEST__*`
+    /// overrides); other sections are not looked at. The endpoint that makes Okta's
+    /// events durable must keep running whatever a worker-only setting says: a mistake
+    /// in `[Connect]` then delays provisioning, it does not lose events.
+    pub fn parse<I, K, V>(text: &str, env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut sections = ini::parse(text).map_err(|e| ConfigError {
+            issues: vec![ConfigIssue {
+                key: String::new(),
+                origin: Origin::Line(e.line),
+                problem: e.problem,
+            }],
+        })?;
+        apply_env(&mut sections, env);
+        let mut validator = Validator::default();
+        let section = sections.iter().find(|s| normalize(&s.name) == "INGEST");
+        if let Some(section) = section {
+            for entry in &section.entries {
+                if !INGEST_KEYS.contains(&normalize(&entry.key).as_str()) {
+                    validator.issue(
+                        format!("[{}] {}", section.name, entry.key),
+                        &entry.origin,
+                        format!(
+                            "unknown key; [{}] accepts {}",
+                            section.name,
+                            INGEST_KEYS.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        let settings = validator.ingest(&view("Ingest", section));
+        if validator.issues.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigError {
+                issues: validator.issues,
+            })
+        }
+    }
+}
+
 /// One problem found in the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigIssue {
@@ -699,27 +746,7 @@ impl Validator {
         let ledger_retention_days = self.number(&sync, "LEDGER_RETENTION_DAYS", 30_u32, |d| {
             (1..=3650).contains(&d)
         });
-        let secret_header = match ingest.value("SECRET_HEADER") {
-            None => "authorization".to_string(),
-            Some((v, origin)) => {
-                // RFC 9110 token characters: what a header name may contain.
-                let token = v
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-                if !token {
-                    self.issue(
-                        ingest.key("SECRET_HEADER"),
-                        origin,
-                        format!("{v:?} is not an HTTP header name"),
-                    );
-                }
-                v.to_ascii_lowercase()
-            }
-        };
-        let max_body_bytes = self.number(&ingest, "MAX_BODY_BYTES", 1_048_576_usize, |n| {
-            (1024..=10 * 1_048_576).contains(&n)
-        });
-
+        let ingest = self.ingest(&ingest);
         let deploy = self.deploy(&deploy);
 
         match (self.issues.is_empty(), instance_id, removal) {
@@ -736,10 +763,7 @@ impl Validator {
                 removal,
                 username_source,
                 ledger_retention_days,
-                ingest: IngestSettings {
-                    secret_header,
-                    max_body_bytes,
-                },
+                ingest,
                 deploy,
             }),
             _ => {
@@ -752,6 +776,34 @@ impl Validator {
                     issues: self.issues,
                 })
             }
+        }
+    }
+
+    fn ingest(&mut self, view: &View<'_>) -> IngestSettings {
+        let secret_header = match view.value("SECRET_HEADER") {
+            None => "authorization".to_string(),
+            Some((v, origin)) => {
+                // RFC 9110 token characters: what a header name may contain.
+                let token = v
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                if !token {
+                    self.issue(
+                        view.key("SECRET_HEADER"),
+                        origin,
+                        format!("{v:?} is not an HTTP header name"),
+                    );
+                }
+                v.to_ascii_lowercase()
+            }
+        };
+        let max_body_bytes = self.number(view, "MAX_BODY_BYTES", 1_048_576_usize, |n| {
+            (1024..=10 * 1_048_576).contains(&n)
+        });
+
+        IngestSettings {
+            secret_header,
+            max_body_bytes,
         }
     }
 

@@ -318,3 +318,30 @@ fn connect_ids_are_checked_for_shape() {
         assert!(ConnectId::parse(bad).is_none(), "{bad:?}");
     }
 }
+
+#[test]
+fn ingest_settings_read_only_their_own_section() {
+    // A worker-only mistake does not stop the endpoint that makes events durable.
+    let text = "[Connect]\nINSTANCE_ID = broken\n[Ingest]\nSECRET_HEADER = X-Okta-Secret\n";
+    assert!(Config::from_ini(text).is_err());
+    let ingest =
+        IngestSettings::parse(text, [("OKTA_CONNECT__INGEST__MAX_BODY_BYTES", "2048")]).unwrap();
+    assert_eq!(ingest.secret_header, "x-okta-secret");
+    assert_eq!(ingest.max_body_bytes, 2048);
+    assert_eq!(
+        IngestSettings::parse("", std::iter::empty::<(&str, &str)>())
+            .unwrap()
+            .secret_header,
+        "authorization"
+    );
+    let e = IngestSettings::parse(
+        "[Ingest]\nMAX_BODY = 1\nSECRET_HEADER = a b\n",
+        std::iter::empty::<(&str, &str)>(),
+    )
+    .unwrap_err();
+    assert_eq!(e.issues.len(), 2, "{e}");
+    assert_eq!(
+        e.issue_for("[Ingest] MAX_BODY").unwrap().origin,
+        Origin::Line(2)
+    );
+}
