@@ -24,6 +24,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Architecture, CONFIG_PATH_IN_LAMBDA, FunctionName } from './artifacts';
 import { LoadedConfig, samlMetadataPath } from './config';
+import { connectStatements, connectWildcardAcks } from './connect-policy';
+import { addSamlFederation } from './saml';
 
 /** The one path Okta calls: GET once for verification, POST for every delivery. */
 export const HOOK_PATH = '/okta/events';
@@ -57,9 +59,9 @@ export const MAX_RECEIVE_COUNT = 5;
 export const QUEUE_VISIBILITY = Duration.seconds(
   Math.max(6 * WORKER_TIMEOUT.toSeconds(), WORKER_EVENT_LEASE.toSeconds() + 60),
 );
-// 4 days covers a long Connect outage; the DLQ keeps 14 (SQS's maximum) so an operator
-// has two weeks to look at and redrive what failed, and a redriven message never
-// outlives its queue.
+// 4 days covers a long Connect outage. A message keeps its original enqueue time when it
+// moves to the DLQ, so the DLQ must keep messages longer: 14 days (SQS's maximum) gives
+// an operator two weeks to read and redrive what failed.
 export const QUEUE_RETENTION = Duration.days(4);
 export const DLQ_RETENTION = Duration.days(14);
 
@@ -222,8 +224,8 @@ export class OktaConnectStack extends Stack {
         {
           id: 'Serverless-LambdaTracing',
           reason:
-            'The Rust binaries emit no X-Ray segments; each log line is JSON with the Okta event uuid, ' +
-            'which is how one event is followed from ingest to worker. Tracing would also need xray:* on "*".',
+            'The Rust binaries emit no X-Ray segments. Their JSON logs carry the Okta delivery id (ingest) and ' +
+            'each event uuid and outcome (worker), which is how a delivery is followed. X-Ray would also need "*".',
         },
         {
           id: 'Serverless-LambdaDLQ',
@@ -299,7 +301,13 @@ export class OktaConnectStack extends Stack {
     // ---- SAML federation (optional) ------------------------------------------------
     const samlFile = samlMetadataPath(props.loaded);
     if (config.deploy.saml && samlFile) {
-      this.samlFederation(config.deploy.saml.provider_name, samlFile, instanceArn, config.instance_id, connectRegion);
+      addSamlFederation(this, {
+        providerName: config.deploy.saml.provider_name,
+        metadataFile: samlFile,
+        instanceArn,
+        instanceId: config.instance_id,
+        region: connectRegion,
+      });
     }
 
     // ---- What the admin pastes into Okta --------------------------------------------
@@ -348,179 +356,66 @@ export class OktaConnectStack extends Stack {
   }
 
   private alarms(): void {
-    const minute = Duration.minutes(1);
-    const fiveMinutes = Duration.minutes(5);
+    const every = (minutes: number) => Duration.minutes(minutes);
+    const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number, above = false) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: above
+          ? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+          : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        // No data means no messages or no invocations: nothing is wrong.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
     const alarms = [
       // Anything in the DLQ needs a human: an invalid user, a bad profile id, or 5 failures.
-      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
-        alarmDescription: 'Events in the DLQ: inspect them, fix the cause, then redrive (okta-connect redrive)',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'QueueBacklogOld', {
-        alarmDescription: `The oldest queued Okta event is older than ${QUEUE_AGE_ALARM.toMinutes()} min: worker stuck or throttled`,
-        metric: this.queue.metricApproximateAgeOfOldestMessage({ period: fiveMinutes, statistic: 'Maximum' }),
-        threshold: QUEUE_AGE_ALARM.toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      alarm(
+        'DeadLetterQueueNotEmpty',
+        'Events in the DLQ: read their reason, fix the cause, then redrive them (README: Operating it)',
+        this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: every(1), statistic: 'Maximum' }),
+        0,
+        true,
+      ),
+      alarm(
+        'QueueBacklogOld',
+        `The oldest queued Okta event is older than ${QUEUE_AGE_ALARM.toMinutes()} min: worker stuck, failing or throttled`,
+        this.queue.metricApproximateAgeOfOldestMessage({ period: every(5), statistic: 'Maximum' }),
+        QUEUE_AGE_ALARM.toSeconds(),
+      ),
       // The worker reports per-message failures; a Lambda error is a crash or a timeout.
-      new cloudwatch.Alarm(this, 'WorkerErrors', {
-        alarmDescription: 'The worker Lambda crashed or timed out (per-event failures are not errors)',
-        metric: this.worker.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      alarm(
+        'WorkerErrors',
+        'The worker Lambda crashed or timed out (per-event failures are not errors)',
+        this.worker.metricErrors({ period: every(5), statistic: 'Sum' }),
+        1,
+      ),
       // MaximumConcurrency keeps the mapping under its own limit, so a throttle means the
       // account's Lambda concurrency is exhausted.
-      new cloudwatch.Alarm(this, 'WorkerThrottles', {
-        alarmDescription: "The worker Lambda was throttled: the account's Lambda concurrency is exhausted",
-        metric: this.worker.metricThrottles({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      alarm(
+        'WorkerThrottles',
+        "The worker Lambda was throttled: the account's Lambda concurrency is exhausted",
+        this.worker.metricThrottles({ period: every(5), statistic: 'Sum' }),
+        1,
+      ),
       // Okta retries a failed delivery once, then drops it: ingest failures lose events.
-      new cloudwatch.Alarm(this, 'IngestErrors', {
-        alarmDescription: 'The ingest Lambda failed: Okta retries once, then drops the delivery (reconcile to recover)',
-        metric: this.ingest.metricErrors({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
-      new cloudwatch.Alarm(this, 'ApiServerErrors', {
-        alarmDescription: 'The hook endpoint answered 5xx (SQS unavailable or ingest failing): Okta may drop events',
-        metric: this.api.metricServerError({ period: fiveMinutes, statistic: 'Sum' }),
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      }),
+      alarm(
+        'IngestErrors',
+        'The ingest Lambda failed: Okta retries once, then drops the delivery',
+        this.ingest.metricErrors({ period: every(5), statistic: 'Sum' }),
+        1,
+      ),
+      alarm(
+        'ApiServerErrors',
+        'The hook endpoint answered 5xx (SQS unavailable or ingest failing): Okta may drop events',
+        this.api.metricServerError({ period: every(5), statistic: 'Sum' }),
+        1,
+      ),
     ];
     if (this.alarmTopic) {
       const action = new cwActions.SnsAction(this.alarmTopic);
-      for (const alarm of alarms) alarm.addAlarmAction(action);
+      for (const a of alarms) a.addAlarmAction(action);
     }
   }
-
-  // Guides 001 and 003 (../shared/seeds): an IAM SAML provider from Okta's IdP metadata
-  // and a role Okta's AWS app assumes, allowed only to get a Connect federation token for
-  // the Connect user whose name is the role session name.
-  private samlFederation(
-    providerName: string,
-    metadataFile: string,
-    instanceArn: string,
-    instanceId: string,
-    connectRegion: string,
-  ): void {
-    const provider = new iam.SamlProvider(this, 'OktaSamlProvider', {
-      name: providerName,
-      metadataDocument: iam.SamlMetadataDocument.fromFile(metadataFile),
-    });
-    const role = new iam.Role(this, 'ConnectFederationRole', {
-      description: 'Assumed through Okta SAML; opens the Connect CCP as the matching Connect user',
-      assumedBy: new iam.SamlConsolePrincipal(provider),
-    });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['connect:GetFederationToken'],
-        // ${aws:userid} is an IAM policy variable (role-id:session-name), not a CDK token.
-        resources: [`${instanceArn}/user/\${aws:userid}`],
-      }),
-    );
-    new CfnOutput(this, 'SamlProviderArn', { value: provider.samlProviderArn });
-    new CfnOutput(this, 'FederationRoleArn', { value: role.roleArn });
-    new CfnOutput(this, 'OktaRoleAttribute', {
-      description: 'Okta AWS app: the Role attribute value (role ARN,provider ARN)',
-      value: `${role.roleArn},${provider.samlProviderArn}`,
-    });
-    new CfnOutput(this, 'SamlRelayState', {
-      description: 'Okta AWS app: Default Relay State (opens the Contact Control Panel)',
-      value: `https://${connectRegion}.console.aws.amazon.com/connect/federate/${instanceId}?destination=%2Fconnect%2Fccp`,
-    });
-  }
-}
-
-/**
- * The Connect permissions of the worker: exactly the operations it calls (crates/aws
- * src/connect.rs), each with the resource types the Service Authorization Reference
- * lists for it, all inside the one instance.
- */
-export function connectStatements(instanceArn: string, config: LoadedConfig['config']): iam.PolicyStatement[] {
-  const users = `${instanceArn}/agent/*`;
-  const securityProfiles = `${instanceArn}/security-profile/*`;
-  const routingProfiles = `${instanceArn}/routing-profile/*`;
-  const hierarchyGroups = `${instanceArn}/agent-group/*`;
-  // The worker only ever sets a hierarchy group a mapping names, so without one it
-  // needs neither UpdateUserHierarchy nor hierarchy-group resources.
-  const hierarchy = config.mappings.some((m) => m.hierarchy_group_id !== null);
-  const statements = [
-    // SearchUsers (find by username) authorizes on the instance itself.
-    new iam.PolicyStatement({ sid: 'SearchUsers', actions: ['connect:SearchUsers'], resources: [instanceArn] }),
-    new iam.PolicyStatement({
-      sid: 'ManageUsers',
-      actions: ['connect:DescribeUser', 'connect:DeleteUser', 'connect:UpdateUserIdentityInfo'],
-      resources: [users],
-    }),
-    new iam.PolicyStatement({
-      sid: 'CreateUsers',
-      actions: ['connect:CreateUser'],
-      resources: [users, securityProfiles, routingProfiles, ...(hierarchy ? [hierarchyGroups] : [])],
-    }),
-    new iam.PolicyStatement({
-      sid: 'SetSecurityProfiles',
-      actions: ['connect:UpdateUserSecurityProfiles'],
-      resources: [users, securityProfiles],
-    }),
-    new iam.PolicyStatement({
-      sid: 'SetRoutingProfile',
-      actions: ['connect:UpdateUserRoutingProfile'],
-      resources: [users, routingProfiles],
-    }),
-  ];
-  if (hierarchy) {
-    statements.push(
-      new iam.PolicyStatement({
-        sid: 'SetHierarchyGroup',
-        actions: ['connect:UpdateUserHierarchy'],
-        resources: [users, hierarchyGroups],
-      }),
-    );
-  }
-  return statements;
-}
-
-/** cdk-nag acknowledgements of the `/*` in the Connect resources above, one per pattern. */
-function connectWildcardAcks(instanceArn: string, config: LoadedConfig['config']) {
-  // cdk-nag names a finding by the resource as it resolves in the template.
-  const shown = instanceArn
-    .replace(/\$\{Token\[AWS\.Partition\.\d+\]\}/, '<AWS::Partition>')
-    .replace(/\$\{Token\[AWS\.Region\.\d+\]\}/, '<AWS::Region>')
-    .replace(/\$\{Token\[AWS\.AccountId\.\d+\]\}/, '<AWS::AccountId>');
-  const why: Record<string, string> = {
-    agent:
-      'Connect user ids are generated by CreateUser at run time, so no list can name them; the pattern stays ' +
-      'inside the one configured instance.',
-    'security-profile':
-      'UpdateUserSecurityProfiles may authorize the profiles a user already has (set by an admin) as well as the ' +
-      'configured ones; scoped to the instance, and the worker only ever assigns profiles config.ini names.',
-    'routing-profile':
-      'A user may hold a routing profile an admin set by hand before the worker moves it; scoped to the instance, ' +
-      'and the worker only ever assigns routing profiles config.ini names.',
-    'agent-group':
-      'The user may already sit in a hierarchy group config.ini does not name; scoped to the instance, and the ' +
-      'worker only ever assigns hierarchy groups config.ini names.',
-  };
-  const hierarchy = config.mappings.some((m) => m.hierarchy_group_id !== null);
-  return Object.entries(why)
-    .filter(([kind]) => kind !== 'agent-group' || hierarchy)
-    .map(([kind, reason]) => ({ id: `AwsSolutions-IAM5[Resource::${shown}/${kind}/*]`, reason }));
 }
