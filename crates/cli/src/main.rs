@@ -121,9 +121,6 @@ enum Command {
         /// The file to check.
         #[arg(default_value = "config.ini")]
         file: PathBuf,
-        /// Same as the global --json.
-        #[arg(long = "json", hide = true)]
-        json_flag: bool,
     },
 }
 
@@ -156,7 +153,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::CheckConfig { file, json_flag } => check_config(&file, cli.json || json_flag),
+        Command::CheckConfig { file } => check_config(&file, cli.json),
         Command::Dev {
             config,
             state,
@@ -479,4 +476,29 @@ fn check_config(file: &Path, json: bool) -> anyhow::Result<ExitCode> {
         relevant_event_types(&config).join(", ")
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// clap's own consistency checks (a clash such as two `--json` flags panics only
+    /// when that command is parsed in a debug build; this finds it in every build).
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn json_is_accepted_before_and_after_the_subcommand() {
+        for args in [
+            ["okta-connect", "--json", "check-config", "x.ini"],
+            ["okta-connect", "check-config", "x.ini", "--json"],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(cli.json);
+        }
+    }
 }
