@@ -782,65 +782,34 @@ trait Typed: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static {
 
 use ErrorClass::{Permanent, Transient};
 
-impl Typed for UpdateItemError {
-    fn class(&self) -> Option<ErrorClass> {
-        match self {
-            Self::ProvisionedThroughputExceededException(_)
-            | Self::RequestLimitExceeded(_)
-            | Self::ThrottlingException(_)
-            | Self::InternalServerError(_)
-            | Self::TransactionConflictException(_)
-            | Self::ReplicatedWriteConflictException(_) => Some(Transient),
-            Self::ResourceNotFoundException(_)
-            | Self::ConditionalCheckFailedException(_)
-            | Self::ItemCollectionSizeLimitExceededException(_) => Some(Permanent),
-            _ => None,
+/// Item operations answer throttling and 5xx alike; `transient`/`permanent` add the
+/// variants only some operations have (writes: conflicts, conditions, collection size).
+macro_rules! item_operation {
+    ($ty:ty $(; transient: $($t:ident)|+)? $(; permanent: $($p:ident)|+)?) => {
+        impl Typed for $ty {
+            fn class(&self) -> Option<ErrorClass> {
+                match self {
+                    Self::ProvisionedThroughputExceededException(_)
+                    | Self::RequestLimitExceeded(_)
+                    | Self::ThrottlingException(_)
+                    | Self::InternalServerError(_)
+                    $($(| Self::$t(_))+)? => Some(Transient),
+                    Self::ResourceNotFoundException(_) $($(| Self::$p(_))+)? => Some(Permanent),
+                    _ => None,
+                }
+            }
         }
-    }
+    };
 }
 
-impl Typed for PutItemError {
-    fn class(&self) -> Option<ErrorClass> {
-        match self {
-            Self::ProvisionedThroughputExceededException(_)
-            | Self::RequestLimitExceeded(_)
-            | Self::ThrottlingException(_)
-            | Self::InternalServerError(_)
-            | Self::TransactionConflictException(_)
-            | Self::ReplicatedWriteConflictException(_) => Some(Transient),
-            Self::ResourceNotFoundException(_)
-            | Self::ConditionalCheckFailedException(_)
-            | Self::ItemCollectionSizeLimitExceededException(_) => Some(Permanent),
-            _ => None,
-        }
-    }
-}
-
-impl Typed for GetItemError {
-    fn class(&self) -> Option<ErrorClass> {
-        match self {
-            Self::ProvisionedThroughputExceededException(_)
-            | Self::RequestLimitExceeded(_)
-            | Self::ThrottlingException(_)
-            | Self::InternalServerError(_) => Some(Transient),
-            Self::ResourceNotFoundException(_) => Some(Permanent),
-            _ => None,
-        }
-    }
-}
-
-impl Typed for QueryError {
-    fn class(&self) -> Option<ErrorClass> {
-        match self {
-            Self::ProvisionedThroughputExceededException(_)
-            | Self::RequestLimitExceeded(_)
-            | Self::ThrottlingException(_)
-            | Self::InternalServerError(_) => Some(Transient),
-            Self::ResourceNotFoundException(_) => Some(Permanent),
-            _ => None,
-        }
-    }
-}
+item_operation!(UpdateItemError;
+    transient: TransactionConflictException | ReplicatedWriteConflictException;
+    permanent: ConditionalCheckFailedException | ItemCollectionSizeLimitExceededException);
+item_operation!(PutItemError;
+    transient: TransactionConflictException | ReplicatedWriteConflictException;
+    permanent: ConditionalCheckFailedException | ItemCollectionSizeLimitExceededException);
+item_operation!(GetItemError);
+item_operation!(QueryError);
 
 impl Typed for CreateTableError {
     fn class(&self) -> Option<ErrorClass> {

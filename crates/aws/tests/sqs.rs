@@ -3,13 +3,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::ports::{EventQueue, QueueError, QueueMessage};
-use okta_connect_tests::{MotoServer, free_port};
+use okta_connect_tests::{MotoServer, free_port, read_queue};
 
 async fn client(settings: &AwsSettings) -> Client {
     Client::new(&sdk::load(settings).await)
@@ -38,37 +38,6 @@ fn message(id: usize, body: &str, attributes: &[(&str, &str)]) -> QueueMessage {
     }
 }
 
-/// Receives until `n` messages arrived (or 20 s passed): body → attributes.
-async fn receive(client: &Client, url: &str, n: usize) -> Vec<(String, BTreeMap<String, String>)> {
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while out.len() < n && Instant::now() < deadline {
-        let output = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .unwrap();
-        for m in output.messages() {
-            let attributes = m
-                .message_attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| {
-                            assert_eq!(v.data_type(), "String");
-                            (k.clone(), v.string_value().unwrap_or_default().to_string())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push((m.body().unwrap_or_default().to_string(), attributes));
-        }
-    }
-    out
-}
-
 #[tokio::test]
 async fn a_batch_lands_with_bodies_and_string_attributes() {
     let moto = MotoServer::start();
@@ -92,8 +61,11 @@ async fn a_batch_lands_with_bodies_and_string_attributes() {
         .collect();
     assert_eq!(queue.send_batch(&batch).await, Ok(Vec::new()));
 
-    let received: HashMap<String, BTreeMap<String, String>> =
-        receive(&client, &url, 10).await.into_iter().collect();
+    let received: HashMap<String, BTreeMap<String, String>> = read_queue(&client, &url, 10)
+        .await
+        .into_iter()
+        .map(|m| (m.body, m.attributes))
+        .collect();
     assert_eq!(received.len(), 10);
     for m in &batch {
         let attributes = &received[&m.body];

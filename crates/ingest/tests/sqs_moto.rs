@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -17,12 +17,7 @@ use okta_connect_core::okta::Delivery;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError, QueueMessage, RejectedEntry};
 use okta_connect_core::testing::fixtures;
 use okta_connect_ingest::handle;
-use okta_connect_tests::{MotoServer, free_port};
-
-struct Received {
-    body: String,
-    attributes: BTreeMap<String, String>,
-}
+use okta_connect_tests::{MotoServer, QueuedMessage, free_port, read_queue};
 
 async fn sqs(settings: &AwsSettings) -> Client {
     Client::new(&sdk::load(settings).await)
@@ -33,45 +28,12 @@ async fn create_queue(client: &Client, name: &str) -> String {
     output.queue_url().unwrap().to_string()
 }
 
-/// Drains the queue: every message (deleting none; each is received once because the
-/// visibility timeout hides it), until `n` arrived or 20 s passed.
-async fn drain(client: &Client, url: &str, n: usize) -> Vec<Received> {
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while out.len() < n && Instant::now() < deadline {
-        let output = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .unwrap();
-        for m in output.messages() {
-            let attributes = m
-                .message_attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(Received {
-                body: m.body().unwrap_or_default().to_string(),
-                attributes,
-            });
-        }
-    }
-    out
-}
-
 /// Checks that the queue holds exactly the delivery's events, byte for byte, with their
 /// attributes, each once.
-fn assert_delivery_landed(text: &str, received: &[Received]) {
+fn assert_delivery_landed(text: &str, received: &[QueuedMessage]) {
     let delivery = Delivery::parse(text.as_bytes()).unwrap();
     assert_eq!(received.len(), delivery.events.len());
-    let by_uuid: HashMap<&str, &Received> = received
+    let by_uuid: HashMap<&str, &QueuedMessage> = received
         .iter()
         .map(|r| (r.attributes["uuid"].as_str(), r))
         .collect();
@@ -114,7 +76,7 @@ async fn a_hundred_event_delivery_lands_as_a_hundred_messages() {
     assert_eq!(ctx.queue.batch_sizes(), vec![10; 10]);
     assert!(ctx.queue.violations().is_empty());
 
-    let received = drain(&client, &url, 100).await;
+    let received = read_queue(&client, &url, 100).await;
     assert_delivery_landed(fixtures::HUNDRED_EVENTS, &received);
 
     // And the other fixtures, non-ASCII names and null targets included.
@@ -125,7 +87,7 @@ async fn a_hundred_event_delivery_lands_as_a_hundred_messages() {
         let response = handle(post(text), &ctx).await;
         assert_eq!(response.status, 200);
         let n = Delivery::parse(text.as_bytes()).unwrap().events.len();
-        let received = drain(&client, &url, n).await;
+        let received = read_queue(&client, &url, n).await;
         assert_delivery_landed(text, &received);
     }
 }
@@ -186,7 +148,7 @@ async fn entries_that_fail_are_resent_and_land_once() {
     assert_eq!(ctx.queue.batch_sizes().len(), 11);
     assert_eq!(ctx.queue.batch_sizes()[10], 5);
 
-    let received = drain(&client, &url, 100).await;
+    let received = read_queue(&client, &url, 100).await;
     assert_delivery_landed(fixtures::HUNDRED_EVENTS, &received);
 }
 

@@ -103,29 +103,15 @@ async fn main() {
         .collect();
     println!("provisioning {users} new users at a Connect quota of {quota}/s burst {burst} …");
     let started = Instant::now();
-    let mut pending = messages;
-    let mut dead = 0;
-    while !pending.is_empty() {
-        let mut retry = Vec::new();
-        // Batches of 10, as SQS delivers them; one invocation at a time.
-        for batch in pending.chunks(10) {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(900);
-            for report in worker.handle_batch(batch, deadline).await {
-                match report.disposition {
-                    Disposition::Done => {}
-                    Disposition::DeadLettered => dead += 1,
-                    Disposition::Retry => retry.push(
-                        batch
-                            .iter()
-                            .find(|m| m.message_id == report.message_id)
-                            .unwrap()
-                            .clone(),
-                    ),
-                }
-            }
-        }
-        pending = retry;
-    }
+    // Batches of 10, as SQS delivers them; one invocation at a time.
+    let settled = worker
+        .settle(messages, 10, usize::MAX, Duration::from_secs(900))
+        .await;
+    let dead = settled
+        .reports
+        .iter()
+        .filter(|r| r.disposition == Disposition::DeadLettered)
+        .count();
     let elapsed = started.elapsed().as_secs_f64();
     let counters = server.sim().counters();
     let created = counters.successes(Operation::CreateUser);

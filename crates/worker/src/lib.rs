@@ -120,6 +120,17 @@ pub struct Report {
     pub duration_ms: u64,
 }
 
+/// Where [`Worker::settle`] left a set of messages.
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    /// The last report of every message that is no longer pending (done or dead-lettered).
+    pub reports: Vec<Report>,
+    /// Messages still handed back when the rounds ran out.
+    pub pending: Vec<WorkerMessage>,
+    /// Delivery rounds used.
+    pub rounds: usize,
+}
+
 /// Tunables of the worker.
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -278,6 +289,40 @@ where
             work.push(self.process_with_permit(&permits, message, deadline));
         }
         futures_util::future::join_all(work).await
+    }
+
+    /// Delivers `messages` the way an SQS event source does: batches of `batch_size`,
+    /// one invocation (of `invocation` length) at a time, redelivering whatever is handed
+    /// back, until nothing is or `max_rounds` rounds have run. For benchmarks, tests and
+    /// one-shot runs; a live queue does this with its visibility timeout.
+    pub async fn settle(
+        &self,
+        messages: Vec<WorkerMessage>,
+        batch_size: usize,
+        max_rounds: usize,
+        invocation: Duration,
+    ) -> Settled {
+        let mut settled = Settled {
+            pending: messages,
+            ..Settled::default()
+        };
+        while !settled.pending.is_empty() && settled.rounds < max_rounds {
+            settled.rounds += 1;
+            let mut again = Vec::new();
+            for batch in settled.pending.chunks(batch_size.max(1)) {
+                let reports = self.handle_batch(batch, Instant::now() + invocation).await;
+                // `handle_batch` reports in input order.
+                for (report, message) in reports.into_iter().zip(batch) {
+                    if report.disposition == Disposition::Retry {
+                        again.push(message.clone());
+                    } else {
+                        settled.reports.push(report);
+                    }
+                }
+            }
+            settled.pending = again;
+        }
+        settled
     }
 
     async fn process_with_permit(

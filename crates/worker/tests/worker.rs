@@ -133,31 +133,11 @@ impl Rig {
     /// Every message in the DLQ: (body, attributes).
     async fn dead_letters(&self) -> Vec<(String, BTreeMap<String, String>)> {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
-        let mut out = Vec::new();
-        loop {
-            let got = sqs
-                .receive_message()
-                .queue_url(&self.dlq_url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .visibility_timeout(60)
-                .send()
-                .await
-                .unwrap();
-            let messages = got.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return out;
-            }
-            for m in messages {
-                let attributes = m
-                    .message_attributes
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
-                    .collect();
-                out.push((m.body.unwrap_or_default(), attributes));
-            }
-        }
+        okta_connect_tests::read_queue(&sqs, &self.dlq_url, usize::MAX)
+            .await
+            .into_iter()
+            .map(|m| (m.body, m.attributes))
+            .collect()
     }
 }
 
@@ -172,6 +152,9 @@ fn sim_default() -> Sim {
 fn config() -> Config {
     Config::from_ini(fixtures::CONFIG_INI).unwrap()
 }
+
+/// A worker invocation's time budget in these tests: long enough never to cut one short.
+const INVOCATION: Duration = Duration::from_secs(600);
 
 fn far_deadline() -> Instant {
     Instant::now() + Duration::from_secs(600)
@@ -430,29 +413,14 @@ async fn a_hundred_events_under_connects_quota_all_arrive_with_nothing_dead_lett
     let rig = Rig::start(sim).await;
     let worker = rig.worker(config()).await;
     let messages = messages_of(fixtures::HUNDRED_EVENTS);
-    let mut pending: Vec<WorkerMessage> = messages.clone();
-    let mut rounds = 0;
-    while !pending.is_empty() {
-        rounds += 1;
-        assert!(rounds < 20, "not converging");
-        let mut next = Vec::new();
-        for batch in pending.chunks(10) {
-            let reports = worker.handle_batch(batch, far_deadline()).await;
-            for r in reports {
-                assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason);
-                if r.disposition == Disposition::Retry {
-                    next.push(
-                        batch
-                            .iter()
-                            .find(|m| m.message_id == r.message_id)
-                            .unwrap()
-                            .clone(),
-                    );
-                }
-            }
-        }
-        pending = next;
-    }
+    let settled = worker.settle(messages, 10, 19, INVOCATION).await;
+    assert!(settled.pending.is_empty(), "not converging");
+    assert!(
+        settled
+            .reports
+            .iter()
+            .all(|r| r.disposition != Disposition::DeadLettered)
+    );
     assert_eq!(rig.users().len(), 100);
     assert!(rig.dead_letters().await.is_empty());
     let counters = rig.sim.sim().counters();
@@ -480,30 +448,14 @@ async fn thirty_percent_connect_failures_still_provision_everyone() {
         .into_iter()
         .take(30)
         .collect();
-    let mut pending = messages;
-    for _ in 0..10 {
-        let reports = worker.handle_batch(&pending, far_deadline()).await;
-        assert!(
-            reports
-                .iter()
-                .all(|r| r.disposition != Disposition::DeadLettered)
-        );
-        pending = reports
+    let settled = worker.settle(messages, 30, 10, INVOCATION).await;
+    assert!(
+        settled
+            .reports
             .iter()
-            .filter(|r| r.disposition == Disposition::Retry)
-            .map(|r| {
-                pending
-                    .iter()
-                    .find(|m| m.message_id == r.message_id)
-                    .unwrap()
-                    .clone()
-            })
-            .collect();
-        if pending.is_empty() {
-            break;
-        }
-    }
-    assert!(pending.is_empty());
+            .all(|r| r.disposition != Disposition::DeadLettered)
+    );
+    assert!(settled.pending.is_empty());
     assert_eq!(rig.users().len(), 30);
     assert!(rig.dead_letters().await.is_empty());
     let counters = rig.sim.sim().counters();
@@ -896,29 +848,11 @@ fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply(
                 let worker = rig
                     .worker_on_new_table(config(), &format!("ledger-{n}"))
                     .await;
-                let mut pending = deliveries;
-                for _ in 0..30 {
-                    if pending.is_empty() {
-                        break;
-                    }
-                    let mut next = Vec::new();
-                    for batch in pending.chunks(4) {
-                        for r in worker.handle_batch(batch, far_deadline()).await {
-                            assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason);
-                            if r.disposition == Disposition::Retry {
-                                next.push(
-                                    batch
-                                        .iter()
-                                        .find(|m| m.message_id == r.message_id)
-                                        .unwrap()
-                                        .clone(),
-                                );
-                            }
-                        }
-                    }
-                    pending = next;
+                let settled = worker.settle(deliveries, 4, 30, INVOCATION).await;
+                for r in &settled.reports {
+                    assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason);
                 }
-                assert!(pending.is_empty(), "messages still pending");
+                assert!(settled.pending.is_empty(), "messages still pending");
                 rig.users()
                     .into_iter()
                     .map(|(name, u)| (name, u.routing_profile_id))

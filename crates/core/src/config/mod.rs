@@ -213,14 +213,7 @@ impl IngestSettings {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut sections = ini::parse(text).map_err(|e| ConfigError {
-            issues: vec![ConfigIssue {
-                key: String::new(),
-                origin: Origin::Line(e.line),
-                problem: e.problem,
-            }],
-        })?;
-        apply_env(&mut sections, env);
+        let sections = sections_with_overrides(text, env)?;
         let mut validator = Validator::default();
         let section = sections.iter().find(|s| normalize(&s.name) == "INGEST");
         if let Some(section) = section {
@@ -353,14 +346,7 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut sections = ini::parse(text).map_err(|e| ConfigError {
-            issues: vec![ConfigIssue {
-                key: String::new(),
-                origin: Origin::Line(e.line),
-                problem: e.problem,
-            }],
-        })?;
-        apply_env(&mut sections, env);
+        let sections = sections_with_overrides(text, env)?;
         Validator::default().run(&sections)
     }
 
@@ -368,6 +354,24 @@ impl Config {
     pub fn mapping(&self, name: &str) -> Option<&AccessMapping> {
         self.mappings.iter().find(|m| m.name == name)
     }
+}
+
+/// The INI text's sections with the `OKTA_CONNECT__…` overrides of `env` applied.
+fn sections_with_overrides<I, K, V>(text: &str, env: I) -> Result<Vec<Section>, ConfigError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let mut sections = ini::parse(text).map_err(|e| ConfigError {
+        issues: vec![ConfigIssue {
+            key: String::new(),
+            origin: Origin::Line(e.line),
+            problem: e.problem,
+        }],
+    })?;
+    apply_env(&mut sections, env);
+    Ok(sections)
 }
 
 fn apply_env<I, K, V>(sections: &mut Vec<Section>, env: I)
