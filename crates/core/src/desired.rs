@@ -38,7 +38,7 @@ pub struct DesiredUser {
 }
 
 /// Why access is withdrawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevokedBecause {
     /// Member of no mapped group or app any more.

@@ -4,17 +4,28 @@
 //! - [`config`]: the operator's `config.ini`, validated once.
 //! - [`fact`] and [`rules`]: what one event asserts about one Okta user.
 //! - [`desired`]: the Connect user that a user's newest facts imply.
-//! - [`plan`]: the Connect calls that turn the current user into the desired one.
-//! - [`ports`]: the traits adapters implement (queue, ledger, directory, identity).
+//! - [`plan`]: the Connect writes that turn the current user into the desired one.
+//! - [`outcome`]: what processing an event ended in (typed, stored as JSON).
+//! - [`queue`]: the queue's message schema and attribute names.
+//! - [`ports`]: the traits adapters implement (queue, consumer, ledger, directory,
+//!   identity).
+//!
+//! Dependency rule: this crate depends on no other crate of the workspace, and every
+//! other crate may depend on it. Adapters (`aws`, `local`, `testkit`) implement its
+//! ports; `sync` is the use case over them.
 
 pub mod config;
 pub mod desired;
 pub mod fact;
 pub mod names;
 pub mod okta;
+pub mod outcome;
 pub mod plan;
 pub mod ports;
+pub mod queue;
 pub mod rules;
-#[cfg(any(test, feature = "testing"))]
-pub mod testing;
 pub mod time;
+
+#[cfg(test)]
+#[path = "../../testkit/src/fixtures.rs"]
+mod fixtures;

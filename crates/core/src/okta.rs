@@ -232,7 +232,7 @@ impl OktaEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::fixtures;
+    use crate::fixtures;
 
     #[test]
     fn every_valid_fixture_parses_and_keeps_each_events_bytes() {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConnectId, RemovalPolicy};
 use crate::desired::{Desired, DesiredUser, IdentityInfo};
+use crate::outcome::StepKind;
 
 /// A Connect user as `DescribeUser` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,36 +23,43 @@ pub struct ConnectUser {
     pub hierarchy_group_id: Option<String>,
 }
 
+/// A change to one attribute group of an existing Connect user: one Connect update call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    Identity { identity: IdentityInfo },
+    RoutingProfile { routing_profile_id: ConnectId },
+    SecurityProfiles { security_profile_ids: Vec<ConnectId> },
+    Hierarchy { hierarchy_group_id: ConnectId },
+}
+
 /// One Connect write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "step", rename_all = "snake_case")]
 pub enum Step {
     Create(DesiredUser),
-    UpdateIdentity {
-        identity: IdentityInfo,
-    },
-    UpdateRoutingProfile {
-        routing_profile_id: ConnectId,
-    },
-    UpdateSecurityProfiles {
-        security_profile_ids: Vec<ConnectId>,
-    },
-    UpdateHierarchy {
-        hierarchy_group_id: ConnectId,
-    },
+    Update(Change),
     Delete,
 }
 
 impl Step {
-    /// Short name for logs and the ledger's record of what was done.
-    pub fn name(&self) -> &'static str {
+    /// What kind of write this is, for the outcome record and logs.
+    pub fn kind(&self) -> StepKind {
         match self {
-            Step::Create(_) => "create",
-            Step::UpdateIdentity { .. } => "update_identity",
-            Step::UpdateRoutingProfile { .. } => "update_routing_profile",
-            Step::UpdateSecurityProfiles { .. } => "update_security_profiles",
-            Step::UpdateHierarchy { .. } => "update_hierarchy",
-            Step::Delete => "delete",
+            Step::Create(_) => StepKind::Create,
+            Step::Update(change) => change.kind(),
+            Step::Delete => StepKind::Delete,
+        }
+    }
+}
+
+impl Change {
+    pub fn kind(&self) -> StepKind {
+        match self {
+            Change::Identity { .. } => StepKind::UpdateIdentity,
+            Change::RoutingProfile { .. } => StepKind::UpdateRoutingProfile,
+            Change::SecurityProfiles { .. } => StepKind::UpdateSecurityProfiles,
+            Change::Hierarchy { .. } => StepKind::UpdateHierarchy,
         }
     }
 }
@@ -72,24 +80,24 @@ pub fn plan(desired: &Desired, current: Option<&ConnectUser>, send_email: bool) 
                 identity.email = have.identity.email.clone();
             }
             if identity != have.identity {
-                steps.push(Step::UpdateIdentity { identity });
+                steps.push(Step::Update(Change::Identity { identity }));
             }
             if want.routing_profile_id.as_str() != have.routing_profile_id {
-                steps.push(Step::UpdateRoutingProfile {
+                steps.push(Step::Update(Change::RoutingProfile {
                     routing_profile_id: want.routing_profile_id.clone(),
-                });
+                }));
             }
             if !same_set(&want.security_profile_ids, &have.security_profile_ids) {
-                steps.push(Step::UpdateSecurityProfiles {
+                steps.push(Step::Update(Change::SecurityProfiles {
                     security_profile_ids: want.security_profile_ids.clone(),
-                });
+                }));
             }
             if let Some(group) = &want.hierarchy_group_id
                 && have.hierarchy_group_id.as_deref() != Some(group.as_str())
             {
-                steps.push(Step::UpdateHierarchy {
+                steps.push(Step::Update(Change::Hierarchy {
                     hierarchy_group_id: group.clone(),
-                });
+                }));
             }
             steps
         }
@@ -104,9 +112,9 @@ pub fn plan(desired: &Desired, current: Option<&ConnectUser>, send_email: bool) 
                 if same_set(only, &have.security_profile_ids) {
                     Vec::new()
                 } else {
-                    vec![Step::UpdateSecurityProfiles {
+                    vec![Step::Update(Change::SecurityProfiles {
                         security_profile_ids: only.to_vec(),
-                    }]
+                    })]
                 }
             }
         },

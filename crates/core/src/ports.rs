@@ -1,24 +1,28 @@
 //! The capabilities the pipeline needs from the outside world, one small trait each.
-//! Adapters live elsewhere (`okta-connect-aws` for AWS, the CLI's embedded ones for local
-//! runs); each port has one contract test suite that every adapter must pass.
+//! Adapters live elsewhere (`okta-connect-aws` for AWS, `okta-connect-local` for the local
+//! run, `okta-connect-testkit` in memory); each port has one contract suite, in the
+//! testkit, that every adapter must pass.
 //!
 //! Every method is async and `Send`, so handlers can run them on a multi-threaded
 //! runtime. Time is passed in (`now`), never read, so contracts are testable.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{AccessSource, ConnectId};
-use crate::desired::{DesiredUser, IdentityInfo, OktaProfile};
+use crate::config::AccessSource;
+use crate::desired::{DesiredUser, OktaProfile};
 use crate::fact::{Fact, Recorded, UserFacts};
-use crate::plan::ConnectUser;
+use crate::outcome::{Failure, Outcome};
+use crate::plan::{Change, ConnectUser};
+use crate::queue::{
+    DeadLetter, Delivery, QueueCounts, QueueMessage, Receipt, Redriven, RejectedEntry,
+};
 use crate::time::UnixMillis;
 
 /// Whether retrying the same call can succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorClass {
     /// Throttling, 5xx, timeouts, network: retry with backoff.
@@ -28,39 +32,6 @@ pub enum ErrorClass {
 }
 
 // ---------------------------------------------------------------- event queue
-
-/// SQS's limits for one `SendMessageBatch`: 10 entries, 256 KiB of payload in all.
-pub const MAX_BATCH_ENTRIES: usize = 10;
-pub const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// One message: an Okta event's raw JSON and its attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QueueMessage {
-    /// Unique within one batch; reported back for entries that failed.
-    pub entry_id: String,
-    pub body: String,
-    pub attributes: BTreeMap<String, String>,
-}
-
-impl QueueMessage {
-    /// Bytes SQS counts against the batch limit: body plus attribute names and values.
-    pub fn payload_bytes(&self) -> usize {
-        self.body.len()
-            + self
-                .attributes
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + "String".len())
-                .sum::<usize>()
-    }
-}
-
-/// An entry the queue did not accept.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RejectedEntry {
-    pub entry_id: String,
-    pub class: ErrorClass,
-    pub reason: String,
-}
 
 /// A whole call that failed; nothing can be assumed sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,13 +53,56 @@ impl QueueError {
 
 /// A durable queue of Okta events (SQS in AWS; an embedded queue locally).
 pub trait EventQueue: Send + Sync {
-    /// Sends at most [`MAX_BATCH_ENTRIES`] messages totalling at most [`MAX_BATCH_BYTES`].
+    /// Sends at most [`MAX_BATCH_ENTRIES`](crate::queue::MAX_BATCH_ENTRIES) messages totalling at
+    /// most [`MAX_BATCH_BYTES`](crate::queue::MAX_BATCH_BYTES).
     /// `Ok` lists the entries that were NOT accepted (empty: all durable); every entry
     /// not listed is durably queued. `Err` means the call failed as a whole.
     fn send_batch(
         &self,
         batch: &[QueueMessage],
     ) -> impl Future<Output = Result<Vec<RejectedEntry>, QueueError>> + Send;
+}
+
+/// The consuming side of the event queue and its dead-letter queue (SQS with its
+/// redrive policy in AWS; the SQLite queue locally): what the worker loop and the
+/// operator's commands need.
+pub trait QueueConsumer: Send + Sync {
+    /// Up to `max` (at most [`crate::queue::MAX_RECEIVE`]) messages, waiting up to `wait`
+    /// for the first. Each stays invisible to other receivers until acknowledged, handed
+    /// back, or its visibility timeout ends.
+    fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+    ) -> impl Future<Output = Result<Vec<Delivery>, QueueError>> + Send;
+
+    /// Deletes a processed message. A stale receipt is not an error (the message was
+    /// received again elsewhere; that delivery settles it).
+    fn acknowledge(&self, receipt: &Receipt) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Makes a message visible again after `delay`, for another attempt.
+    fn hand_back(
+        &self,
+        receipt: &Receipt,
+        delay: Duration,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// Visible, in-flight and dead-lettered messages.
+    fn counts(&self) -> impl Future<Output = Result<QueueCounts, QueueError>> + Send;
+
+    /// Up to `max` dead-lettered messages, oldest first where the queue knows the order,
+    /// without consuming them: they stay in the dead-letter queue.
+    fn dead_letters(
+        &self,
+        max: usize,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, QueueError>> + Send;
+
+    /// Moves up to `max` (all when `None`) dead-lettered messages back to the queue, each
+    /// with a new message id; returns once they are moved.
+    fn redrive(
+        &self,
+        max: Option<u64>,
+    ) -> impl Future<Output = Result<Redriven, QueueError>> + Send;
 }
 
 // ---------------------------------------------------------------- ledger
@@ -113,8 +127,9 @@ pub struct EventRecord {
     pub expires_at: UnixMillis,
     /// How many times the event has been claimed.
     pub attempts: u32,
-    /// What was done (`Completed`) or why it failed (`Failed`).
-    pub detail: Option<String>,
+    /// What processing ended in (`Completed`: never `Failed`; `Failed`: always
+    /// [`Outcome::Failed`]). `None` while in progress.
+    pub outcome: Option<Outcome>,
 }
 
 /// The answer to a claim.
@@ -166,21 +181,22 @@ pub trait Ledger: Send + Sync {
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
 
-    /// Marks a claimed event `Completed` with what was done; it then counts as a
-    /// duplicate until `now + retention`.
+    /// Marks a claimed event `Completed` with its outcome; it then counts as a duplicate
+    /// until `now + retention`.
     fn complete_event(
         &self,
         uuid: &str,
-        detail: &str,
+        outcome: &Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
-    /// Marks a claimed event `Failed` with the reason; it may be claimed again.
+    /// Marks a claimed event `Failed` (stored as [`Outcome::Failed`]); it may be claimed
+    /// again.
     fn fail_event(
         &self,
         uuid: &str,
-        reason: &str,
+        failure: &Failure,
         now: UnixMillis,
         retention: Duration,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
@@ -279,51 +295,35 @@ pub struct CreatedUser {
 
 /// The users of one Amazon Connect instance (the instance is the adapter's setting).
 pub trait UserDirectory: Send + Sync {
-    /// The user with exactly this username, or `None`.
-    fn find_user(
+    /// The user with exactly this username (Connect compares case-insensitively), or
+    /// `None`.
+    fn find_by_username(
         &self,
         username: &str,
     ) -> impl Future<Output = Result<Option<ConnectUser>, DirectoryError>> + Send;
 
     /// The user with this id, or `None`.
-    fn describe_user(
+    fn describe(
         &self,
         user_id: &str,
     ) -> impl Future<Output = Result<Option<ConnectUser>, DirectoryError>> + Send;
 
     /// Creates the user (SAML: no password). `Duplicate` if the username is taken.
-    fn create_user(
+    fn create(
         &self,
         user: &DesiredUser,
     ) -> impl Future<Output = Result<CreatedUser, DirectoryError>> + Send;
 
-    fn update_identity(
+    /// Applies one change to an existing user. `NotFound` if the user is gone; `Invalid`
+    /// if Connect rejects a value (an unknown profile id).
+    fn update(
         &self,
         user_id: &str,
-        identity: &IdentityInfo,
-    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
-
-    fn update_routing_profile(
-        &self,
-        user_id: &str,
-        routing_profile_id: &ConnectId,
-    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
-
-    fn update_security_profiles(
-        &self,
-        user_id: &str,
-        security_profile_ids: &[ConnectId],
-    ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
-
-    fn update_hierarchy(
-        &self,
-        user_id: &str,
-        hierarchy_group_id: &ConnectId,
+        change: &Change,
     ) -> impl Future<Output = Result<(), DirectoryError>> + Send;
 
     /// Deletes the user. `NotFound` if it is already gone (callers treat that as done).
-    fn delete_user(&self, user_id: &str)
-    -> impl Future<Output = Result<(), DirectoryError>> + Send;
+    fn delete(&self, user_id: &str) -> impl Future<Output = Result<(), DirectoryError>> + Send;
 }
 
 // ---------------------------------------------------------------- identity source

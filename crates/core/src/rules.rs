@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, SourceKind};
 use crate::fact::{Assertion, Fact, OktaStatus, SourceRef, UserSnapshot};
@@ -16,7 +16,7 @@ use crate::okta::OktaEvent;
 
 /// Why an event asserts nothing for this pipeline. Final: the same event will never
 /// become relevant, so it is recorded and never retried.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", content = "detail", rename_all = "snake_case")]
 pub enum NotRelevant {
     /// Not a membership, lifecycle or profile event.
@@ -179,7 +179,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::okta::Delivery;
-    use crate::testing::fixtures;
+    use crate::fixtures;
 
     fn config() -> Config {
         Config::from_ini(fixtures::CONFIG_INI).unwrap()

@@ -3,8 +3,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::config::{ConnectId, SourceKind};
 use crate::fact::{Assertion, Fact, SourceRef, UserSnapshot};
-use crate::plan::{ConnectUser, Step, plan};
-use crate::testing::fixtures;
+use crate::outcome::StepKind;
+use crate::plan::{Change, ConnectUser, Step, plan};
+use crate::fixtures;
 use crate::time::UnixMillis;
 
 const AGENTS: (&str, &str) = ("00g1c0nn3ctAgents0d7", "amazon_connect");
@@ -443,17 +444,17 @@ fn plan_applies_only_the_difference() {
     drifted.security_profile_ids = vec!["12345678-1234-2345-abd8-0aa7f5b46852".into()];
     drifted.identity.last_name = "Old".into();
     drifted.hierarchy_group_id = None;
-    let names: Vec<&str> = plan(&want, Some(&drifted), false)
+    let names: Vec<StepKind> = plan(&want, Some(&drifted), false)
         .iter()
-        .map(Step::name)
+        .map(Step::kind)
         .collect();
     assert_eq!(
         names,
         [
-            "update_identity",
-            "update_routing_profile",
-            "update_security_profiles",
-            "update_hierarchy"
+            StepKind::UpdateIdentity,
+            StepKind::UpdateRoutingProfile,
+            StepKind::UpdateSecurityProfiles,
+            StepKind::UpdateHierarchy
         ]
     );
 
@@ -464,13 +465,13 @@ fn plan_applies_only_the_difference() {
         vec![],
         "email left alone when not managed"
     );
-    let names: Vec<&str> = plan(&want, Some(&with_email), true)
+    let names: Vec<StepKind> = plan(&want, Some(&with_email), true)
         .iter()
-        .map(Step::name)
+        .map(Step::kind)
         .collect();
     assert_eq!(
         names,
-        ["update_identity"],
+        [StepKind::UpdateIdentity],
         "email cleared when managed and Okta has none"
     );
 }
@@ -493,9 +494,9 @@ fn plan_for_revoked_users_follows_the_removal_policy() {
     let only = vec![ConnectId::parse("e3b0c442-98fc-4c14-9afb-f4c8996fb924").unwrap()];
     assert_eq!(
         plan(&revoke, Some(&existing), false),
-        vec![Step::UpdateSecurityProfiles {
+        vec![Step::Update(Change::SecurityProfiles {
             security_profile_ids: only.clone()
-        }]
+        })]
     );
     let mut parked = existing.clone();
     parked.security_profile_ids = vec![only[0].to_string()];

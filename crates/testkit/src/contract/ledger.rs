@@ -1,17 +1,17 @@
 //! The contract of the [`Ledger`] port: what every adapter (in-memory, DynamoDB, SQLite,
 //! …) must do, as one async function per case, generic over the adapter.
 //!
-//! `okta_connect_core::testing::MemoryLedger` is the reference: the suite passes against
-//! it, so a case that fails on an adapter is the adapter's bug (or the port's doc needs
+//! `okta_connect_testkit::memory::MemoryLedger` is the reference: the suite passes
+//! against it, so a case that fails on an adapter is the adapter's bug (or the port's doc needs
 //! saying more).
 //!
 //! An adapter's test file runs every case as its own `#[tokio::test]` with one line:
 //!
 //! ```ignore
-//! okta_connect_tests::ledger_contract_tests!(memory, async { MemoryLedger::new() });
+//! okta_connect_testkit::ledger_contract_tests!(memory, async { MemoryLedger::new() });
 //! // When the ledger needs something kept alive beside it (an emulator process), build a
 //! // fixture and say how to reach the ledger inside it:
-//! okta_connect_tests::ledger_contract_tests!(dynamo, async { fixture().await }, |f| &f.ledger);
+//! okta_connect_testkit::ledger_contract_tests!(dynamo, async { fixture().await }, |f| &f.ledger);
 //! ```
 //!
 //! The first argument names the module the tests go in (so one file can run several
@@ -32,7 +32,9 @@ use okta_connect_core::config::SourceKind;
 use okta_connect_core::fact::{
     Assertion, Fact, OktaStatus, Recorded, SourceRef, UserFacts, UserSnapshot,
 };
-use okta_connect_core::ports::{Claim, EventRecord, EventState, Ledger, UserRecord};
+use okta_connect_core::outcome::{Converged, DesiredState, Failure, FactKind, Outcome, StepKind};
+use okta_connect_core::ports::{Claim, ErrorClass, EventRecord, EventState, Ledger, UserRecord};
+use okta_connect_core::rules::NotRelevant;
 use okta_connect_core::time::UnixMillis;
 
 /// The instant cases start from (2027-01-15T08:00:00Z).
@@ -100,6 +102,35 @@ pub fn status(user: &str, uuid: &str, published: UnixMillis, status: OktaStatus)
         published,
         subject: UserSnapshot::default(),
         assertion: Assertion::Status { status },
+    }
+}
+
+/// A converged outcome that created Connect user `connect_user_id`.
+pub fn created(connect_user_id: &str) -> Outcome {
+    Outcome::Converged {
+        fact: FactKind::Membership,
+        converged: Converged {
+            desired: DesiredState::Present {
+                mapping: "default".into(),
+            },
+            steps: vec![StepKind::Create],
+            connect_user_id: Some(connect_user_id.into()),
+        },
+    }
+}
+
+/// A not-relevant outcome.
+pub fn skipped() -> Outcome {
+    Outcome::NotRelevant {
+        reason: NotRelevant::OtherGroup("Finance".into()),
+    }
+}
+
+/// A permanent failure with `reason`.
+pub fn permanent(reason: &str) -> Failure {
+    Failure {
+        class: ErrorClass::Permanent,
+        reason: reason.into(),
     }
 }
 
@@ -194,7 +225,7 @@ pub async fn first_claim_is_attempt_one<L: Ledger>(ledger: &L) {
     assert_eq!(r.state, EventState::InProgress);
     assert_eq!(r.lease_until, T0.plus(LEASE));
     assert_eq!(r.attempts, 1);
-    assert_eq!(r.detail, None);
+    assert_eq!(r.outcome, None);
     assert!(
         r.expires_at > r.lease_until,
         "an in-flight record must outlive its lease: {r:?}"
@@ -254,12 +285,12 @@ pub async fn completed_event_is_a_duplicate<L: Ledger>(ledger: &L) {
     );
     let done_at = T0.plus(ms(2_500));
     ledger
-        .complete_event(&uuid, "created connect user c-1", done_at, RETENTION)
+        .complete_event(&uuid, &created("c-1"), done_at, RETENTION)
         .await
         .expect("complete_event");
     let r = record(ledger, &uuid).await;
     assert_eq!(r.state, EventState::Completed);
-    assert_eq!(r.detail.as_deref(), Some("created connect user c-1"));
+    assert_eq!(r.outcome, Some(created("c-1")));
     assert_eq!(r.attempts, 1);
     assert_eq!(r.expires_at, done_at.plus(RETENTION));
     for at in [
@@ -290,7 +321,7 @@ pub async fn completed_event_expires_after_retention<L: Ledger>(ledger: &L) {
         Claim::Claimed { attempt: 1 }
     );
     ledger
-        .complete_event(&uuid, "done", T0, RETENTION)
+        .complete_event(&uuid, &created("c-2"), T0, RETENTION)
         .await
         .expect("complete_event");
     let expiry = T0.plus(RETENTION);
@@ -305,7 +336,7 @@ pub async fn completed_event_expires_after_retention<L: Ledger>(ledger: &L) {
     let r = record(ledger, &uuid).await;
     assert_eq!((r.state, r.attempts), (EventState::InProgress, 1));
     assert_eq!(r.lease_until, expiry.plus(LEASE));
-    assert_eq!(r.detail, None);
+    assert_eq!(r.outcome, None);
 }
 
 /// Expired records of every state are claimed afresh as attempt 1: a failed one, and an
@@ -321,7 +352,7 @@ pub async fn expired_records_are_claimed_afresh<L: Ledger>(ledger: &L) {
         Claim::Claimed { attempt: 2 }
     );
     ledger
-        .fail_event(&failed, "bad profile", T0.plus(LEASE), RETENTION)
+        .fail_event(&failed, &permanent("bad profile"), T0.plus(LEASE), RETENTION)
         .await
         .expect("fail_event");
     let later = T0.plus(LEASE).plus(RETENTION);
@@ -353,7 +384,7 @@ pub async fn failed_event_can_be_claimed_again<L: Ledger>(ledger: &L) {
     ledger
         .fail_event(
             &uuid,
-            "InvalidParameter: security profile",
+            &permanent("InvalidParameter: security profile"),
             T0.plus(ms(10)),
             RETENTION,
         )
@@ -362,8 +393,10 @@ pub async fn failed_event_can_be_claimed_again<L: Ledger>(ledger: &L) {
     let r = record(ledger, &uuid).await;
     assert_eq!(r.state, EventState::Failed);
     assert_eq!(
-        r.detail.as_deref(),
-        Some("InvalidParameter: security profile")
+        r.outcome,
+        Some(Outcome::Failed(permanent(
+            "InvalidParameter: security profile"
+        )))
     );
     assert_eq!(r.expires_at, T0.plus(ms(10)).plus(RETENTION));
     assert_eq!(r.attempts, 1);
@@ -377,9 +410,9 @@ pub async fn failed_event_can_be_claimed_again<L: Ledger>(ledger: &L) {
     let r = record(ledger, &uuid).await;
     assert_eq!((r.state, r.attempts), (EventState::InProgress, 2));
     assert_eq!(r.lease_until, t1.plus(LEASE));
-    assert_eq!(r.detail, None);
+    assert_eq!(r.outcome, None);
     ledger
-        .complete_event(&uuid, "redriven", t1.plus(ms(5)), RETENTION)
+        .complete_event(&uuid, &created("c-3"), t1.plus(ms(5)), RETENTION)
         .await
         .expect("complete_event");
     assert!(matches!(
@@ -418,7 +451,7 @@ pub async fn release_is_a_no_op_unless_in_progress<L: Ledger>(ledger: &L) {
     let completed = unique("release-completed");
     claim(ledger, &completed, T0).await;
     ledger
-        .complete_event(&completed, "done", T0, RETENTION)
+        .complete_event(&completed, &created("c-4"), T0, RETENTION)
         .await
         .expect("complete_event");
     let before = record(ledger, &completed).await;
@@ -435,7 +468,7 @@ pub async fn release_is_a_no_op_unless_in_progress<L: Ledger>(ledger: &L) {
     let failed = unique("release-failed");
     claim(ledger, &failed, T0).await;
     ledger
-        .fail_event(&failed, "no", T0, RETENTION)
+        .fail_event(&failed, &permanent("no"), T0, RETENTION)
         .await
         .expect("fail_event");
     let before = record(ledger, &failed).await;
@@ -448,18 +481,18 @@ pub async fn release_is_a_no_op_unless_in_progress<L: Ledger>(ledger: &L) {
 pub async fn finishing_an_unclaimed_event_records_it<L: Ledger>(ledger: &L) {
     let completed = unique("unclaimed-completed");
     ledger
-        .complete_event(&completed, "skipped: not relevant", T0, RETENTION)
+        .complete_event(&completed, &skipped(), T0, RETENTION)
         .await
         .expect("complete_event");
     let r = record(ledger, &completed).await;
     assert_eq!(r.state, EventState::Completed);
     assert_eq!(r.attempts, 1);
-    assert_eq!(r.detail.as_deref(), Some("skipped: not relevant"));
+    assert_eq!(r.outcome, Some(skipped()));
     assert_eq!(r.expires_at, T0.plus(RETENTION));
 
     let failed = unique("unclaimed-failed");
     ledger
-        .fail_event(&failed, "unparseable", T0, RETENTION)
+        .fail_event(&failed, &permanent("unparseable"), T0, RETENTION)
         .await
         .expect("fail_event");
     let r = record(ledger, &failed).await;
@@ -819,7 +852,7 @@ macro_rules! __ledger_contract_cases {
             #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let $fixture = $make.await;
-                $crate::ledger_contract::$case($ledger).await;
+                $crate::contract::ledger::$case($ledger).await;
             }
         )*
     };

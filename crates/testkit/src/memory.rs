@@ -1,70 +1,21 @@
-//! Shared test material for every crate: the Okta fixtures in `tests/fixtures/okta/`
-//! and an in-process [`EventQueue`] double. Compiled only for tests and with the
-//! `testing` feature, never into a Lambda.
+//! In-memory adapters of every port, with exactly the semantics the ports document: the
+//! references the contract suites are checked against, and the fast doubles of flow
+//! tests. No I/O.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::fact::{Fact, Recorded, UserFacts};
-use crate::ports::{
-    Claim, ErrorClass, EventQueue, EventRecord, EventState, Ledger, LedgerError, QueueError,
-    QueueMessage, RejectedEntry, UserRecord,
+use okta_connect_core::desired::DesiredUser;
+use okta_connect_core::fact::{Fact, Recorded, UserFacts};
+use okta_connect_core::outcome::{Failure, Outcome};
+use okta_connect_core::plan::{Change, ConnectUser};
+use okta_connect_core::ports::{
+    Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState, Ledger,
+    LedgerError, QueueError, UserDirectory, UserRecord,
 };
-use crate::time::UnixMillis;
-
-/// The Okta fixtures, by file name. Real payload shapes: see `regenerate.py` there.
-pub mod fixtures {
-    macro_rules! fixtures {
-        ($($name:ident => $file:literal),* $(,)?) => {
-            $(
-                #[doc = concat!("`tests/fixtures/okta/", $file, "`")]
-                pub const $name: &str =
-                    include_str!(concat!("../../../tests/fixtures/okta/", $file));
-            )*
-            /// Every fixture as `(file name, text)`.
-            pub const ALL: &[(&str, &str)] = &[$(($file, $name)),*];
-        };
-    }
-
-    fixtures! {
-        GROUP_MEMBERSHIP_ADD => "group_membership_add.json",
-        GROUP_MEMBERSHIP_REMOVE => "group_membership_remove.json",
-        APP_MEMBERSHIP_ADD => "app_membership_add.json",
-        APP_MEMBERSHIP_REMOVE => "app_membership_remove.json",
-        SUPERVISOR_GROUP_ADD => "supervisor_group_add.json",
-        USER_LIFECYCLE_ACTIVATE => "user_lifecycle_activate.json",
-        USER_LIFECYCLE_DEACTIVATE => "user_lifecycle_deactivate.json",
-        USER_LIFECYCLE_SUSPEND => "user_lifecycle_suspend.json",
-        USER_LIFECYCLE_UNSUSPEND => "user_lifecycle_unsuspend.json",
-        USER_LIFECYCLE_REACTIVATE => "user_lifecycle_reactivate.json",
-        USER_UPDATE_PROFILE => "user_update_profile.json",
-        NON_ASCII_NAMES => "non_ascii_names.json",
-        USERNAME_REJECTED_BY_CONNECT => "username_rejected_by_connect.json",
-        MIXED_BATCH => "mixed_batch.json",
-        TARGET_NULL_AND_MISSING_FIELDS => "target_null_and_missing_fields.json",
-        HUNDRED_EVENTS => "hundred_events.json",
-        EMPTY_EVENTS => "empty_events.json",
-        INVALID_NOT_JSON => "invalid_not_json.txt",
-        INVALID_TRUNCATED => "invalid_truncated.json",
-        INVALID_WRONG_ENVELOPE => "invalid_wrong_envelope.json",
-        INVALID_MISSING_DATA_EVENTS => "invalid_missing_data_events.json",
-        INVALID_EVENTS_NOT_ARRAY => "invalid_events_not_array.json",
-        INVALID_EVENT_UUID_NUMBER => "invalid_event_uuid_number.json",
-    }
-
-    /// The project's default `config.ini`, which the fixtures are written against.
-    pub const CONFIG_INI: &str = include_str!("../../../config.ini");
-    /// The original Python sample's `config.ini`, verbatim.
-    pub const SEED_CONFIG_INI: &str =
-        include_str!("../../../tests/fixtures/config/seed_sample.ini");
-
-    /// The fixtures that are valid deliveries (every `invalid_*` file is not).
-    pub fn deliveries() -> impl Iterator<Item = (&'static str, &'static str)> {
-        ALL.iter()
-            .copied()
-            .filter(|(name, _)| !name.starts_with("invalid_"))
-    }
-}
+use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_core::time::UnixMillis;
 
 /// What a [`MemoryQueue`] does with the next `send_batch` calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -211,7 +162,7 @@ impl MemoryLedger {
         &self,
         uuid: &str,
         state: EventState,
-        detail: &str,
+        outcome: Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
@@ -225,12 +176,12 @@ impl MemoryLedger {
                 lease_until: UnixMillis(0),
                 expires_at: now,
                 attempts: 1,
-                detail: None,
+                outcome: None,
             });
         record.state = state;
         record.lease_until = UnixMillis(0);
         record.expires_at = now.plus(retention);
-        record.detail = Some(detail.to_string());
+        record.outcome = Some(outcome);
         Ok(())
     }
 }
@@ -266,7 +217,7 @@ impl Ledger for MemoryLedger {
                 // An in-flight record must outlive its lease whatever the retention.
                 expires_at: lease_until.plus(Duration::from_secs(24 * 3600)),
                 attempts,
-                detail: None,
+                outcome: None,
             },
         );
         Ok(Claim::Claimed { attempt: attempts })
@@ -275,21 +226,22 @@ impl Ledger for MemoryLedger {
     async fn complete_event(
         &self,
         uuid: &str,
-        detail: &str,
+        outcome: &Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        self.finish(uuid, EventState::Completed, detail, now, retention)
+        self.finish(uuid, EventState::Completed, outcome.clone(), now, retention)
     }
 
     async fn fail_event(
         &self,
         uuid: &str,
-        reason: &str,
+        failure: &Failure,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        self.finish(uuid, EventState::Failed, reason, now, retention)
+        let outcome = Outcome::Failed(failure.clone());
+        self.finish(uuid, EventState::Failed, outcome, now, retention)
     }
 
     async fn release_event(&self, uuid: &str) -> Result<(), LedgerError> {
@@ -366,5 +318,196 @@ impl Ledger for MemoryLedger {
             user.lease = None;
         }
         Ok(())
+    }
+}
+
+/// An in-process Amazon Connect user directory with the rules Connect enforces where
+/// the pipeline depends on them: usernames unique case-insensitively (`Duplicate`),
+/// unknown users `NotFound`, 1–10 security profiles, and — when the directory knows
+/// its profiles — unknown profile ids `Invalid`.
+#[derive(Debug, Default)]
+pub struct MemoryDirectory {
+    state: Mutex<MemoryDirectoryState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryDirectoryState {
+    users: BTreeMap<String, ConnectUser>,
+    next_id: u64,
+    /// Known routing and security profile ids; empty = accept any.
+    routing_profiles: Vec<String>,
+    security_profiles: Vec<String>,
+    calls: usize,
+}
+
+impl MemoryDirectory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A directory that rejects every profile id not listed, as Connect does.
+    pub fn with_profiles(routing: &[&str], security: &[&str]) -> Self {
+        let directory = Self::default();
+        {
+            let mut s = directory.lock();
+            s.routing_profiles = routing.iter().map(|p| p.to_string()).collect();
+            s.security_profiles = security.iter().map(|p| p.to_string()).collect();
+        }
+        directory
+    }
+
+    /// Every user, by id.
+    pub fn users(&self) -> Vec<ConnectUser> {
+        self.lock().users.values().cloned().collect()
+    }
+
+    /// Adds a user as an admin would by hand (or CSV); returns its id.
+    pub fn insert(&self, mut user: ConnectUser) -> String {
+        let mut s = self.lock();
+        s.next_id += 1;
+        if user.id.is_empty() {
+            user.id = format!("mem-{:04}", s.next_id);
+        }
+        let id = user.id.clone();
+        s.users.insert(id.clone(), user);
+        id
+    }
+
+    /// How many port calls were made.
+    pub fn calls(&self) -> usize {
+        self.lock().calls
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryDirectoryState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn enter(&self) -> std::sync::MutexGuard<'_, MemoryDirectoryState> {
+        let mut s = self.lock();
+        s.calls += 1;
+        s
+    }
+}
+
+impl MemoryDirectoryState {
+    fn check_routing(&self, id: &str) -> Result<(), DirectoryError> {
+        if self.routing_profiles.is_empty() || self.routing_profiles.iter().any(|p| p == id) {
+            Ok(())
+        } else {
+            Err(DirectoryError::Invalid(format!(
+                "routing profile {id} does not exist"
+            )))
+        }
+    }
+
+    fn check_security(&self, ids: &[String]) -> Result<(), DirectoryError> {
+        if ids.is_empty() || ids.len() > 10 {
+            return Err(DirectoryError::Invalid(format!(
+                "{} security profiles; Connect takes 1 to 10",
+                ids.len()
+            )));
+        }
+        match ids.iter().find(|id| {
+            !self.security_profiles.is_empty() && !self.security_profiles.contains(id)
+        }) {
+            Some(id) => Err(DirectoryError::Invalid(format!(
+                "security profile {id} does not exist"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl UserDirectory for MemoryDirectory {
+    async fn find_by_username(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+        let s = self.enter();
+        Ok(s.users
+            .values()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .cloned())
+    }
+
+    async fn describe(&self, user_id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+        Ok(self.enter().users.get(user_id).cloned())
+    }
+
+    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
+        let mut s = self.enter();
+        if s.users
+            .values()
+            .any(|u| u.username.eq_ignore_ascii_case(&user.username))
+        {
+            return Err(DirectoryError::Duplicate(format!(
+                "the user {} is already associated with the instance",
+                user.username
+            )));
+        }
+        s.check_routing(user.routing_profile_id.as_str())?;
+        let security: Vec<String> = user
+            .security_profile_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        s.check_security(&security)?;
+        s.next_id += 1;
+        let id = format!("mem-{:04}", s.next_id);
+        let arn = format!("arn:aws:connect:us-east-1:000000000000:instance/mem/agent/{id}");
+        s.users.insert(
+            id.clone(),
+            ConnectUser {
+                id: id.clone(),
+                arn: Some(arn.clone()),
+                username: user.username.clone(),
+                identity: user.identity.clone(),
+                routing_profile_id: user.routing_profile_id.to_string(),
+                security_profile_ids: security,
+                hierarchy_group_id: user.hierarchy_group_id.as_ref().map(ToString::to_string),
+            },
+        );
+        Ok(CreatedUser { id, arn: Some(arn) })
+    }
+
+    async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
+        let mut s = self.enter();
+        match change {
+            Change::RoutingProfile { routing_profile_id } => {
+                s.check_routing(routing_profile_id.as_str())?
+            }
+            Change::SecurityProfiles {
+                security_profile_ids,
+            } => {
+                let ids: Vec<String> = security_profile_ids.iter().map(ToString::to_string).collect();
+                s.check_security(&ids)?
+            }
+            Change::Identity { .. } | Change::Hierarchy { .. } => {}
+        }
+        let user = s
+            .users
+            .get_mut(user_id)
+            .ok_or_else(|| DirectoryError::NotFound(format!("user {user_id}")))?;
+        match change {
+            Change::Identity { identity } => user.identity = identity.clone(),
+            Change::RoutingProfile { routing_profile_id } => {
+                user.routing_profile_id = routing_profile_id.to_string()
+            }
+            Change::SecurityProfiles {
+                security_profile_ids,
+            } => {
+                user.security_profile_ids =
+                    security_profile_ids.iter().map(ToString::to_string).collect()
+            }
+            Change::Hierarchy { hierarchy_group_id } => {
+                user.hierarchy_group_id = Some(hierarchy_group_id.to_string())
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, user_id: &str) -> Result<(), DirectoryError> {
+        self.enter()
+            .users
+            .remove(user_id)
+            .map(|_| ())
+            .ok_or_else(|| DirectoryError::NotFound(format!("user {user_id}")))
     }
 }

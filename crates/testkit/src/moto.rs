@@ -1,17 +1,11 @@
-//! Test support shared by every crate: emulator processes started on a free loopback
-//! port and stopped when dropped, and SDK settings that point at them.
-//!
-//! Emulators are real programs (moto for SQS and DynamoDB); the code under test talks
-//! to them through the real AWS SDK, exactly as it talks to AWS.
-
-#![allow(clippy::expect_used, clippy::panic)]
+//! Emulator processes for tests, started on a free loopback port and stopped when
+//! dropped. Emulators are real programs (moto for SQS and DynamoDB); the code under test
+//! talks to them through the real AWS SDK, exactly as it talks to AWS.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-pub use okta_connect_aws::sdk::AwsSettings;
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the child to take).
 pub fn free_port() -> u16 {
@@ -87,10 +81,6 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// SDK settings that reach this server.
-    pub fn settings(&self) -> AwsSettings {
-        AwsSettings::emulator(self.url())
-    }
 }
 
 impl Drop for MotoServer {
@@ -98,56 +88,4 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-pub mod ledger_contract;
-
-/// A message read back from an SQS queue (on moto).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueuedMessage {
-    pub body: String,
-    pub attributes: std::collections::BTreeMap<String, String>,
-}
-
-/// Reads `queue_url` until `n` messages arrived, a receive comes back empty, or 20 s
-/// pass. Deletes nothing: each message stays invisible for 5 minutes, so each is read
-/// once. Every attribute must be a `String`, as the pipeline writes them all.
-pub async fn read_queue(
-    client: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    n: usize,
-) -> Vec<QueuedMessage> {
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while out.len() < n && Instant::now() < deadline {
-        let output = client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(300)
-            .message_attribute_names("All")
-            .send()
-            .await
-            .expect("ReceiveMessage");
-        if output.messages().is_empty() {
-            break;
-        }
-        for m in output.messages() {
-            let attributes = m
-                .message_attributes()
-                .map(|a| {
-                    a.iter()
-                        .map(|(k, v)| {
-                            assert_eq!(v.data_type(), "String", "attribute {k}");
-                            (k.clone(), v.string_value().unwrap_or_default().to_string())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(QueuedMessage {
-                body: m.body().unwrap_or_default().to_string(),
-                attributes,
-            });
-        }
-    }
-    out
 }

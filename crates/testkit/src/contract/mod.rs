@@ -1,0 +1,5 @@
+//! The ports' contract suites: what every adapter must do, one async function per case,
+//! generic over the adapter, with a macro that turns the list of cases into one
+//! `#[tokio::test]` each in the calling test binary.
+
+pub mod ledger;
