@@ -13,8 +13,8 @@
 # cannot be installed or the cross build fails, it falls back to x86_64.
 #
 # Environment:
-#   CARGO_TARGET_DIR         build directory (default ~/.cache/okta-connect/target, shared
-#                            with scripts/test.sh so rebuilds are incremental)
+#   CARGO_TARGET_DIR         build directory (default cargo's ./target, shared with
+#                            scripts/test.sh and `cargo run`, so rebuilds are incremental)
 #   OKTA_CONNECT_LAMBDA_DIR  where the artifacts and manifest go
 #   OKTA_CONNECT_LAMBDA_ARCH arm64 | x86_64 | auto (default: auto = arm64, else x86_64)
 #   OKTA_CONNECT_LAMBDA_VENV Python venv holding cargo-lambda and zig
@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/okta-connect"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 venv="${OKTA_CONNECT_LAMBDA_VENV:-$cache/venv-lambda}"
 out="${OKTA_CONNECT_LAMBDA_DIR:-infra/build/lambda}"
 want="${OKTA_CONNECT_LAMBDA_ARCH:-auto}"
@@ -41,8 +41,10 @@ if ! command -v cargo-lambda >/dev/null 2>&1; then
   export PATH="$venv/bin:$PATH"
 fi
 
-# build ARCH: one release build of both binaries into their own lambda dir (both
-# architectures would otherwise overwrite target/lambda/<bin>/bootstrap).
+# build ARCH: a release build of each binary into the architecture's own lambda dir
+# (both architectures would otherwise overwrite target/lambda/<bin>/bootstrap). One
+# cargo invocation per binary, so each gets only the features it asks for: built
+# together, feature unification would link the worker's AWS services into the ingest.
 build() {
   local arch="$1" flag target
   case "$arch" in
@@ -54,10 +56,12 @@ build() {
     say "adding Rust target $target"
     rustup target add "$target" || return 1
   fi
-  say "cargo lambda build --release $flag ($arch)"
-  local args=(lambda build --release --locked "$flag" --lambda-dir "$CARGO_TARGET_DIR/lambda-$arch")
-  for b in "${bins[@]}"; do args+=(--bin "$b"); done
-  cargo "${args[@]}"
+  local b
+  for b in "${bins[@]}"; do
+    say "cargo lambda build --release $flag --bin $b ($arch)"
+    cargo lambda build --release --locked "$flag" --lambda-dir "$CARGO_TARGET_DIR/lambda-$arch" \
+      --package "$b" --bin "$b" || return 1
+  done
 }
 
 case "$want" in

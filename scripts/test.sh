@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh machine: installs what it needs (a Python venv with
-# moto for the SQS/DynamoDB emulator, infra's npm packages), then runs formatting,
-# clippy and every test. Used by developers and by .ci/run alike.
+# moto for the SQS/DynamoDB emulator, cargo-lambda, infra's npm packages), then runs
+# formatting, clippy, every test, the Lambda release build and the infra's tests. Used
+# by developers and by .ci/run alike.
 #
 # Environment:
-#   CARGO_TARGET_DIR   shared build directory (default ~/.cache/okta-connect/target), kept
-#                      outside the checkout so CI clones reuse a warm build.
+#   CARGO_TARGET_DIR   build directory. Default: cargo's own ./target, the one README
+#                      command one (`cargo run -p okta-connect -- dev`) builds into, so a
+#                      newcomer's two commands compile the workspace once. CI sets it to
+#                      a directory that outlives its clean clones.
 #   OKTA_CONNECT_VENV  Python venv holding moto (default ~/.cache/okta-connect/venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/okta-connect"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+export CARGO_TARGET_DIR="$target"
 venv="${OKTA_CONNECT_VENV:-$cache/venv}"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -27,13 +31,23 @@ export MOTO_SERVER="$venv/bin/moto_server"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-step "cargo clippy (warnings are errors)"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# README command one's build first; the tests must reuse it rather than compile the
+# dependency tree a second time (scripts/check-shared-build.py says which crate did).
+step "cargo build -p okta-connect (what README command one builds)"
+run_build="$target/okta-connect-build.jsonl"
+mkdir -p "$target"
+cargo build --locked -p okta-connect --message-format=json-render-diagnostics >"$run_build"
+test_build="$target/test-build.jsonl"
+cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$test_build"
+python3 scripts/check-shared-build.py "$run_build" "$test_build"
 
 step "cargo test"
 cargo test --workspace --locked
 
-# The release build `cdk deploy` ships (~13 min cold on 2 cores, incremental afterwards):
+step "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The release build `cdk deploy` ships (~14 min cold on 2 cores, incremental afterwards):
 # proves the Lambda artifacts really build with cargo-lambda. Its output (infra/build/
 # lambda) is what infra's "bundles the cargo-lambda binaries" test checks.
 step "Lambda artifacts: cargo lambda build --release (scripts/build-lambdas.sh)"
@@ -42,7 +56,6 @@ scripts/build-lambdas.sh
 if [ -f infra/package.json ]; then
   step "infra: npm ci, type-check, CDK assertions, cdk-nag and an offline cdk synth"
   # The CDK app reads config.ini through `okta-connect check-config --json`.
-  cargo build --locked -q -p okta-connect
-  export OKTA_CONNECT_BIN="$CARGO_TARGET_DIR/debug/okta-connect"
+  export OKTA_CONNECT_BIN="$target/debug/okta-connect"
   (cd infra && npm ci --no-audit --no-fund && npm test)
 fi

@@ -1,14 +1,18 @@
-//! Amazon Connect users of one instance, behind the `UserDirectory` port.
+//! Amazon Connect users of one instance, behind the [`UserDirectory`] port.
 //!
-//! Every SDK error is classified here by typed matching into [`DirectoryError`]:
-//! Duplicate (CreateUser's 409), NotFound, Invalid and LimitExceeded (permanent),
-//! Throttled and Unavailable (transient). Errors the SDK does not model (`Unhandled`,
-//! e.g. AccessDenied) are classified by HTTP status, never by message text.
+//! Every SDK error is classified here into [`DirectoryError`] through
+//! [`sdk::classify`]: the operations' modelled variants by type — Duplicate (CreateUser's
+//! 409), NotFound, Invalid and LimitExceeded (permanent), Throttled and Unavailable
+//! (transient) — and errors the SDK does not model (e.g. `AccessDeniedException`) by HTTP
+//! status: 401/403 Denied, 429 Throttled, 5xx Unavailable, any other status Invalid.
+//! Never by message text. Transport failures are Unavailable; a request that could not
+//! be built is Invalid.
+//!
+//! One Connect request per port call, except [`UserDirectory::find_by_username`]
+//! (SearchUsers, then DescribeUser for the attributes the search omits).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
+use aws_config::SdkConfig;
 use aws_sdk_connect::Client;
-use aws_sdk_connect::error::SdkError;
 use aws_sdk_connect::operation::create_user::CreateUserError;
 use aws_sdk_connect::operation::delete_user::DeleteUserError;
 use aws_sdk_connect::operation::describe_user::DescribeUserError;
@@ -21,43 +25,52 @@ use aws_sdk_connect::types::{
     PhoneType, StringComparisonType, StringCondition, User, UserIdentityInfo, UserPhoneConfig,
     UserSearchCriteria,
 };
-use aws_smithy_runtime_api::http::Response;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use okta_connect_core::config::ConnectId;
 use okta_connect_core::desired::{DesiredUser, IdentityInfo};
-use okta_connect_core::plan::ConnectUser;
+use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{CreatedUser, DirectoryError, UserDirectory};
 
-use crate::sdk::{http_status, is_transport_failure};
+use crate::sdk::{self, Classified, HttpResponse, RequestCounter, SdkError};
 
 /// The users of one Connect instance.
 #[derive(Debug, Clone)]
 pub struct ConnectDirectory {
     client: Client,
     instance_id: String,
-    calls: std::sync::Arc<AtomicU64>,
+    requests: RequestCounter,
 }
 
 impl ConnectDirectory {
-    /// A directory over `instance_id`, using a client built once per process.
-    pub fn new(client: Client, instance_id: impl Into<String>) -> Self {
+    /// A directory over `instance_id`, with a client built from `config` (see
+    /// [`sdk::load`]); build it once per process and share it.
+    pub fn from_config(config: &SdkConfig, instance_id: impl Into<String>) -> Self {
+        let requests = RequestCounter::new();
         Self {
-            client,
+            client: sdk::connect_client(config, &requests),
             instance_id: instance_id.into(),
-            calls: Default::default(),
+            requests,
         }
     }
 
-    /// Connect API requests made so far (one per operation; SDK retries not counted).
-    pub fn requests(&self) -> u64 {
-        self.calls.load(Ordering::Relaxed)
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
     }
 
-    fn count(&self) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+    /// The Connect client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Connect API requests sent so far by this directory and its clones (counted on
+    /// the wire, one per attempt).
+    pub fn requests(&self) -> u64 {
+        self.requests.get()
     }
 }
 
 /// The error kinds common to Connect's user operations, so one function classifies all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Duplicate,
     NotFound,
@@ -65,58 +78,47 @@ enum Kind {
     LimitExceeded,
     Throttled,
     Unavailable,
-    /// Not modelled by the SDK for this operation: decide by HTTP status.
-    Other,
 }
 
-/// Maps an operation's error enum onto [`Kind`], variant by variant.
+/// Maps an operation's error enum onto [`Kind`], variant by variant; `None` for errors
+/// the SDK does not model (left to the HTTP status).
 macro_rules! kind_of {
-    ($err:expr, $ty:ident $(, $extra:ident => $kind:ident)*) => {
-        match $err {
-            $($ty::$extra(_) => Kind::$kind,)*
-            $ty::ResourceNotFoundException(_) => Kind::NotFound,
-            $ty::InvalidParameterException(_) | $ty::InvalidRequestException(_) => Kind::Invalid,
-            $ty::ThrottlingException(_) => Kind::Throttled,
-            $ty::InternalServiceException(_) => Kind::Unavailable,
-            _ => Kind::Other,
+    ($ty:ident $(, $extra:ident => $kind:ident)*) => {
+        |e: &$ty| match e {
+            $($ty::$extra(_) => Some(Kind::$kind),)*
+            $ty::ResourceNotFoundException(_) => Some(Kind::NotFound),
+            $ty::InvalidParameterException(_) | $ty::InvalidRequestException(_) => {
+                Some(Kind::Invalid)
+            }
+            $ty::ThrottlingException(_) => Some(Kind::Throttled),
+            $ty::InternalServiceException(_) => Some(Kind::Unavailable),
+            _ => None,
         }
     };
 }
 
-fn classify<E>(err: SdkError<E, Response>, kind: impl FnOnce(&E) -> Kind) -> DirectoryError
+fn classify<E>(
+    err: &SdkError<E, HttpResponse>,
+    typed: impl FnOnce(&E) -> Option<Kind>,
+) -> DirectoryError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    if is_transport_failure(&err) {
-        return DirectoryError::Unavailable(describe(&err));
+    let message = sdk::describe(err);
+    match sdk::classify(err, typed) {
+        Classified::Typed(Kind::Duplicate) => DirectoryError::Duplicate(message),
+        Classified::Typed(Kind::NotFound) => DirectoryError::NotFound(message),
+        Classified::Typed(Kind::Invalid) => DirectoryError::Invalid(message),
+        Classified::Typed(Kind::LimitExceeded) => DirectoryError::LimitExceeded(message),
+        Classified::Typed(Kind::Throttled) => DirectoryError::Throttled(message),
+        Classified::Typed(Kind::Unavailable) | Classified::Transport => {
+            DirectoryError::Unavailable(message)
+        }
+        Classified::Status(401 | 403) => DirectoryError::Denied(message),
+        Classified::Status(429) => DirectoryError::Throttled(message),
+        Classified::Status(status) if status >= 500 => DirectoryError::Unavailable(message),
+        Classified::Status(_) | Classified::Construction => DirectoryError::Invalid(message),
     }
-    let status = http_status(&err);
-    let message = describe(&err);
-    let Some(service) = err.as_service_error() else {
-        return DirectoryError::Unavailable(message);
-    };
-    match kind(service) {
-        Kind::Duplicate => DirectoryError::Duplicate(message),
-        Kind::NotFound => DirectoryError::NotFound(message),
-        Kind::Invalid => DirectoryError::Invalid(message),
-        Kind::LimitExceeded => DirectoryError::LimitExceeded(message),
-        Kind::Throttled => DirectoryError::Throttled(message),
-        Kind::Unavailable => DirectoryError::Unavailable(message),
-        Kind::Other => match status {
-            Some(401 | 403) => DirectoryError::Denied(message),
-            Some(429) => DirectoryError::Throttled(message),
-            Some(s) if s >= 500 => DirectoryError::Unavailable(message),
-            _ => DirectoryError::Invalid(message),
-        },
-    }
-}
-
-/// The service's own message (with its error code) for logs and the ledger.
-fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(err: &SdkError<E, R>) -> String {
-    let mut text = aws_sdk_connect::error::DisplayErrorContext(err).to_string();
-    // Bounded: this text is stored in the ledger and carried to the DLQ.
-    text.truncate(500);
-    text
 }
 
 fn to_connect_user(user: &User) -> Option<ConnectUser> {
@@ -154,9 +156,74 @@ fn ids(ids: &[ConnectId]) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
 
+impl ConnectDirectory {
+    async fn update_identity(
+        &self,
+        user_id: &str,
+        identity: &IdentityInfo,
+    ) -> Result<(), DirectoryError> {
+        self.client
+            .update_user_identity_info()
+            .instance_id(&self.instance_id)
+            .user_id(user_id)
+            .identity_info(identity_info(identity))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e, kind_of!(UpdateUserIdentityInfoError)))
+    }
+
+    async fn update_routing_profile(
+        &self,
+        user_id: &str,
+        routing_profile_id: &ConnectId,
+    ) -> Result<(), DirectoryError> {
+        self.client
+            .update_user_routing_profile()
+            .instance_id(&self.instance_id)
+            .user_id(user_id)
+            .routing_profile_id(routing_profile_id.as_str())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e, kind_of!(UpdateUserRoutingProfileError)))
+    }
+
+    async fn update_security_profiles(
+        &self,
+        user_id: &str,
+        security_profile_ids: &[ConnectId],
+    ) -> Result<(), DirectoryError> {
+        self.client
+            .update_user_security_profiles()
+            .instance_id(&self.instance_id)
+            .user_id(user_id)
+            .set_security_profile_ids(Some(ids(security_profile_ids)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e, kind_of!(UpdateUserSecurityProfilesError)))
+    }
+
+    async fn update_hierarchy(
+        &self,
+        user_id: &str,
+        hierarchy_group_id: &ConnectId,
+    ) -> Result<(), DirectoryError> {
+        self.client
+            .update_user_hierarchy()
+            .instance_id(&self.instance_id)
+            .user_id(user_id)
+            .hierarchy_group_id(hierarchy_group_id.as_str())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e, kind_of!(UpdateUserHierarchyError)))
+    }
+}
+
 impl UserDirectory for ConnectDirectory {
-    async fn find_user(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.count();
+    async fn find_by_username(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
         let criteria = UserSearchCriteria::builder()
             .string_condition(
                 StringCondition::builder()
@@ -174,7 +241,7 @@ impl UserDirectory for ConnectDirectory {
             .max_results(2)
             .send()
             .await
-            .map_err(|e| classify(e, |e| kind_of!(e, SearchUsersError)))?;
+            .map_err(|e| classify(&e, kind_of!(SearchUsersError)))?;
         // Exact match, though Connect compares usernames case-insensitively.
         let Some(id) = found
             .users()
@@ -188,11 +255,10 @@ impl UserDirectory for ConnectDirectory {
             return Ok(None);
         };
         // The search summary lacks the email; DescribeUser has every attribute.
-        self.describe_user(id).await
+        self.describe(id).await
     }
 
-    async fn describe_user(&self, user_id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.count();
+    async fn describe(&self, user_id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
         match self
             .client
             .describe_user()
@@ -202,15 +268,14 @@ impl UserDirectory for ConnectDirectory {
             .await
         {
             Ok(out) => Ok(out.user().and_then(to_connect_user)),
-            Err(e) => match classify(e, |e| kind_of!(e, DescribeUserError)) {
+            Err(e) => match classify(&e, kind_of!(DescribeUserError)) {
                 DirectoryError::NotFound(_) => Ok(None),
                 other => Err(other),
             },
         }
     }
 
-    async fn create_user(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
-        self.count();
+    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
         let phone = UserPhoneConfig::builder()
             .phone_type(PhoneType::SoftPhone)
             .build();
@@ -227,11 +292,12 @@ impl UserDirectory for ConnectDirectory {
             .send()
             .await
             .map_err(|e| {
-                classify(e, |e| {
-                    kind_of!(e, CreateUserError,
+                classify(
+                    &e,
+                    kind_of!(CreateUserError,
                         DuplicateResourceException => Duplicate,
-                        LimitExceededException => LimitExceeded)
-                })
+                        LimitExceededException => LimitExceeded),
+                )
             })?;
         let id = out
             .user_id()
@@ -242,76 +308,28 @@ impl UserDirectory for ConnectDirectory {
         })
     }
 
-    async fn update_identity(
-        &self,
-        user_id: &str,
-        identity: &IdentityInfo,
-    ) -> Result<(), DirectoryError> {
-        self.count();
-        self.client
-            .update_user_identity_info()
-            .instance_id(&self.instance_id)
-            .user_id(user_id)
-            .identity_info(identity_info(identity))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(e, |e| kind_of!(e, UpdateUserIdentityInfoError)))
+    /// One Connect call per change: UpdateUserIdentityInfo, UpdateUserRoutingProfile,
+    /// UpdateUserSecurityProfiles or UpdateUserHierarchy.
+    async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
+        match change {
+            Change::Identity { identity } => self.update_identity(user_id, identity).await,
+            Change::RoutingProfile { routing_profile_id } => {
+                self.update_routing_profile(user_id, routing_profile_id)
+                    .await
+            }
+            Change::SecurityProfiles {
+                security_profile_ids,
+            } => {
+                self.update_security_profiles(user_id, security_profile_ids)
+                    .await
+            }
+            Change::Hierarchy { hierarchy_group_id } => {
+                self.update_hierarchy(user_id, hierarchy_group_id).await
+            }
+        }
     }
 
-    async fn update_routing_profile(
-        &self,
-        user_id: &str,
-        routing_profile_id: &ConnectId,
-    ) -> Result<(), DirectoryError> {
-        self.count();
-        self.client
-            .update_user_routing_profile()
-            .instance_id(&self.instance_id)
-            .user_id(user_id)
-            .routing_profile_id(routing_profile_id.as_str())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(e, |e| kind_of!(e, UpdateUserRoutingProfileError)))
-    }
-
-    async fn update_security_profiles(
-        &self,
-        user_id: &str,
-        security_profile_ids: &[ConnectId],
-    ) -> Result<(), DirectoryError> {
-        self.count();
-        self.client
-            .update_user_security_profiles()
-            .instance_id(&self.instance_id)
-            .user_id(user_id)
-            .set_security_profile_ids(Some(ids(security_profile_ids)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(e, |e| kind_of!(e, UpdateUserSecurityProfilesError)))
-    }
-
-    async fn update_hierarchy(
-        &self,
-        user_id: &str,
-        hierarchy_group_id: &ConnectId,
-    ) -> Result<(), DirectoryError> {
-        self.count();
-        self.client
-            .update_user_hierarchy()
-            .instance_id(&self.instance_id)
-            .user_id(user_id)
-            .hierarchy_group_id(hierarchy_group_id.as_str())
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify(e, |e| kind_of!(e, UpdateUserHierarchyError)))
-    }
-
-    async fn delete_user(&self, user_id: &str) -> Result<(), DirectoryError> {
-        self.count();
+    async fn delete(&self, user_id: &str) -> Result<(), DirectoryError> {
         self.client
             .delete_user()
             .instance_id(&self.instance_id)
@@ -319,6 +337,92 @@ impl UserDirectory for ConnectDirectory {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| classify(e, |e| kind_of!(e, DeleteUserError)))
+            .map_err(|e| classify(&e, kind_of!(DeleteUserError)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_connect::types::error::{
+        DuplicateResourceException, LimitExceededException, ThrottlingException,
+    };
+    use aws_smithy_runtime_api::client::result::ConstructionFailure;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service<E>(e: E, status: u16) -> SdkError<E, HttpResponse> {
+        SdkError::service_error(
+            e,
+            HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::empty()),
+        )
+    }
+
+    fn create_error(e: CreateUserError, status: u16) -> DirectoryError {
+        classify(
+            &service(e, status),
+            kind_of!(CreateUserError,
+                DuplicateResourceException => Duplicate,
+                LimitExceededException => LimitExceeded),
+        )
+    }
+
+    fn unmodelled(code: &str) -> CreateUserError {
+        CreateUserError::generic(
+            aws_sdk_connect::error::ErrorMetadata::builder()
+                .code(code)
+                .message("m")
+                .build(),
+        )
+    }
+
+    #[test]
+    fn modelled_errors_by_type() {
+        let duplicate =
+            CreateUserError::DuplicateResourceException(DuplicateResourceException::builder().build());
+        assert!(matches!(create_error(duplicate, 409), DirectoryError::Duplicate(_)));
+        // LimitExceeded is a 429 too, but a quota: permanent, not throttling.
+        let quota =
+            CreateUserError::LimitExceededException(LimitExceededException::builder().build());
+        let err = create_error(quota, 429);
+        assert!(matches!(err, DirectoryError::LimitExceeded(_)), "{err:?}");
+        assert_eq!(err.class(), okta_connect_core::ports::ErrorClass::Permanent);
+        let throttled =
+            CreateUserError::ThrottlingException(ThrottlingException::builder().build());
+        let err = create_error(throttled, 429);
+        assert!(matches!(err, DirectoryError::Throttled(_)), "{err:?}");
+        assert_eq!(err.class(), okta_connect_core::ports::ErrorClass::Transient);
+    }
+
+    #[test]
+    fn unmodelled_errors_by_status() {
+        for (status, want) in [
+            (403, "Denied"),
+            (401, "Denied"),
+            (429, "Throttled"),
+            (500, "Unavailable"),
+            (503, "Unavailable"),
+            (400, "Invalid"),
+            (404, "Invalid"),
+        ] {
+            let got = create_error(unmodelled("SomethingNew"), status);
+            let name = match got {
+                DirectoryError::Denied(_) => "Denied",
+                DirectoryError::Throttled(_) => "Throttled",
+                DirectoryError::Unavailable(_) => "Unavailable",
+                DirectoryError::Invalid(_) => "Invalid",
+                _ => "other",
+            };
+            assert_eq!(name, want, "HTTP {status}: {got:?}");
+        }
+    }
+
+    #[test]
+    fn construction_failures_are_permanent() {
+        let err: SdkError<CreateUserError, HttpResponse> = SdkError::ConstructionFailure(
+            ConstructionFailure::builder().source("no InstanceId").build(),
+        );
+        let got = classify(&err, kind_of!(CreateUserError));
+        assert!(matches!(got, DirectoryError::Invalid(_)), "{got:?}");
     }
 }

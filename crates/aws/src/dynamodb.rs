@@ -1,7 +1,8 @@
 //! The [`Ledger`] port on DynamoDB: one table, every decision a single conditional write,
 //! so concurrent workers (Lambda invocations) can never both win a claim, a fact slot or
-//! a user lease. Semantics are exactly those of `okta_connect_core::testing::MemoryLedger`;
-//! the contract suite in `tests/support/ledger_contract.rs` holds both to them.
+//! a user lease. Semantics are exactly those of
+//! `okta_connect_testkit::memory::MemoryLedger`; the contract suite
+//! `okta_connect_testkit::contract::ledger` holds both to them.
 //!
 //! # Table layout
 //!
@@ -13,9 +14,15 @@
 //!
 //! | item          | pk                 | sk            | attributes |
 //! |---------------|--------------------|---------------|------------|
-//! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `detail`? |
+//! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `outcome`? (the [`Outcome`] as JSON) |
 //! | newest fact   | `USER#{okta id}`   | `FACT#{slot}` | `published_ms`, `event_uuid`, `fact` (the [`Fact`] as JSON) |
 //! | user metadata | `USER#{okta id}`   | `META`        | `connect_user_id`?, `lease_holder`?, `lease_until_ms`? |
+//!
+//! Items written before outcomes were typed carry a free-text `detail` instead of
+//! `outcome`; they still read: a `FAILED` one as [`Outcome::Failed`] with that text as a
+//! permanent failure's reason, a `COMPLETED` one with no outcome (`None`: what it did
+//! was never recorded in a form this version can state). Every write of an outcome, and
+//! every claim, removes `detail`, so an item never holds both.
 //!
 //! A user's facts and metadata share a partition, so [`Ledger::user_record`] is one
 //! (paginated) strongly consistent `Query`.
@@ -26,8 +33,8 @@
 //! a record that expired but was not yet deleted by TTL costs two writes (the first,
 //! optimistic write cannot reset `attempts` to 1, so a second write conditioned on the
 //! expiry does), and a lost race is resolved by at most a few more conditional writes.
-//! [`DynamoLedger::requests`] counts requests sent (the SDK's own retries of one request
-//! are not counted).
+//! [`DynamoLedger::requests`] counts the requests put on the wire (by an SDK interceptor,
+//! one per attempt).
 //!
 //! # Claim
 //!
@@ -41,21 +48,20 @@
 //!
 //! # Errors
 //!
-//! SDK errors are classified by their typed variants, never by message text: throttling,
-//! `InternalServerError` and write conflicts are transient; a missing table is permanent;
-//! transport failures (timeouts, refused connections) are transient; anything else is
-//! decided by HTTP status (5xx and 429 transient, the rest permanent). An item that
-//! cannot be read back (missing attribute, corrupt fact JSON) is a permanent error naming
-//! its key.
+//! SDK errors are classified through [`sdk::classify`] by their typed variants, never by
+//! message text: throttling, `InternalServerError` and write conflicts are transient; a
+//! missing table is permanent; transport failures (timeouts, refused connections) are
+//! transient; anything else is decided by HTTP status (5xx and 429 transient, the rest
+//! permanent). An item that cannot be read back (missing attribute, corrupt fact or
+//! outcome JSON) is a permanent error naming its key.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
@@ -68,14 +74,14 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
-use aws_smithy_runtime_api::http::Response as HttpResponse;
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
+use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
     Claim, ErrorClass, EventRecord, EventState, Ledger, LedgerError, UserRecord,
 };
 use okta_connect_core::time::UnixMillis;
 
-use crate::sdk::{self, AwsSettings};
+use crate::sdk::{self, AwsSettings, HttpResponse, RequestCounter, SdkError};
 
 /// One stored item: attribute name → value.
 type Item = HashMap<String, AttributeValue>;
@@ -112,6 +118,7 @@ const NAMES: &[(&str, &str)] = &[
     ("#exp", "expires_at"),
     ("#attempts", "attempts"),
     ("#detail", "detail"),
+    ("#outcome", "outcome"),
     ("#published", "published_ms"),
     ("#uuid", "event_uuid"),
     ("#holder", "lease_holder"),
@@ -124,27 +131,29 @@ const NAMES: &[(&str, &str)] = &[
 pub struct DynamoLedger {
     client: Client,
     table: String,
-    requests: Arc<AtomicU64>,
+    requests: RequestCounter,
     /// `Limit` for `user_record`'s `Query` pages; `None` lets DynamoDB fill 1 MB pages.
     query_page_size: Option<i32>,
 }
 
 impl DynamoLedger {
     /// A ledger on `table` (which must exist: CDK creates it in AWS, [`create_table`] in
-    /// tests and local runs).
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    /// tests and local runs), with a client built from `config` (see [`sdk::load`]).
+    /// Build it once per process and share it.
+    pub fn from_config(config: &SdkConfig, table: impl Into<String>) -> Self {
+        let requests = RequestCounter::new();
         Self {
-            client,
+            client: sdk::dynamodb_client(config, &requests),
             table: table.into(),
-            requests: Arc::new(AtomicU64::new(0)),
+            requests,
             query_page_size: None,
         }
     }
 
-    /// Builds the client from `settings` (region, timeouts, emulator endpoint). Call once
-    /// per process and share the ledger.
+    /// [`from_config`](Self::from_config) with the configuration loaded from `settings`
+    /// (region, timeouts, retries, emulator endpoint).
     pub async fn connect(settings: &AwsSettings, table: impl Into<String>) -> Self {
-        Self::new(Client::new(&sdk::load(settings).await), table)
+        Self::from_config(&sdk::load(settings).await, table)
     }
 
     /// Caps how many items one `Query` page of [`Ledger::user_record`] returns. Only
@@ -165,13 +174,10 @@ impl DynamoLedger {
         &self.client
     }
 
-    /// DynamoDB requests sent so far by this ledger and its clones.
+    /// DynamoDB requests sent so far by this ledger and its clones (counted on the
+    /// wire, one per attempt).
     pub fn requests(&self) -> u64 {
-        self.requests.load(Ordering::Relaxed)
-    }
-
-    fn count(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.requests.get()
     }
 
     fn error<E: Typed>(&self, op: &str, key: &str, err: SdkError<E, HttpResponse>) -> LedgerError {
@@ -181,7 +187,6 @@ impl DynamoLedger {
     /// The event item, strongly consistent, or `None`.
     async fn event_item(&self, uuid: &str) -> Result<Option<Item>, LedgerError> {
         let pk = event_pk(uuid);
-        self.count();
         let out = self
             .client
             .get_item()
@@ -217,7 +222,7 @@ impl DynamoLedger {
         };
         let update = format!(
             "SET #state = :in_progress, #lease = :until, #exp_ms = :exp_ms, #exp = :exp, \
-             #attempts = {attempts} REMOVE #detail"
+             #attempts = {attempts} REMOVE #detail, #outcome"
         );
         let mut request = self
             .client
@@ -244,13 +249,14 @@ impl DynamoLedger {
         // DynamoDB rejects aliases an expression does not use: only the first form
         // mentions `#pk`.
         let aliases = match form {
-            ClaimForm::NewOrClaimable => "#pk #state #lease #exp_ms #exp #attempts #detail",
-            ClaimForm::Expired => "#state #lease #exp_ms #exp #attempts #detail",
+            ClaimForm::NewOrClaimable => {
+                "#pk #state #lease #exp_ms #exp #attempts #detail #outcome"
+            }
+            ClaimForm::Expired => "#state #lease #exp_ms #exp #attempts #detail #outcome",
         };
         request = with_names(request, aliases, |r, alias, name| {
             r.expression_attribute_names(alias, name)
         });
-        self.count();
         match request.send().await {
             Ok(out) => {
                 let item = out.attributes.unwrap_or_default();
@@ -269,18 +275,21 @@ impl DynamoLedger {
         }
     }
 
-    /// Marks an event finished (`COMPLETED` or `FAILED`). Like `MemoryLedger`, an event
-    /// that was never claimed is recorded as attempt 1.
+    /// Marks an event finished (`COMPLETED` or `FAILED`) with its outcome. Like
+    /// `MemoryLedger`, an event that was never claimed is recorded as attempt 1.
     async fn finish(
         &self,
         uuid: &str,
         state: &str,
-        detail: &str,
+        outcome: &Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
         let pk = event_pk(uuid);
         let expires = now.plus(retention);
+        let outcome = serde_json::to_string(outcome).map_err(|e| {
+            LedgerError::Permanent(format!("cannot serialise the outcome of {pk}: {e}"))
+        })?;
         let request = self
             .client
             .update_item()
@@ -288,21 +297,20 @@ impl DynamoLedger {
             .key("pk", s(&pk))
             .key("sk", s(EVENT_SK))
             .update_expression(
-                "SET #state = :state, #detail = :detail, #lease = :zero, #exp_ms = :exp_ms, \
-                 #exp = :exp, #attempts = if_not_exists(#attempts, :one)",
+                "SET #state = :state, #outcome = :outcome, #lease = :zero, #exp_ms = :exp_ms, \
+                 #exp = :exp, #attempts = if_not_exists(#attempts, :one) REMOVE #detail",
             )
             .expression_attribute_values(":state", s(state))
-            .expression_attribute_values(":detail", s(detail))
+            .expression_attribute_values(":outcome", s(outcome))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":exp_ms", n(expires.0))
             .expression_attribute_values(":exp", n(expires.as_epoch_seconds_ceil()))
             .expression_attribute_values(":one", n(1));
         let request = with_names(
             request,
-            "#state #detail #lease #exp_ms #exp #attempts",
+            "#state #outcome #lease #exp_ms #exp #attempts #detail",
             |r, alias, name| r.expression_attribute_names(alias, name),
         );
-        self.count();
         request
             .send()
             .await
@@ -368,22 +376,23 @@ impl Ledger for DynamoLedger {
     async fn complete_event(
         &self,
         uuid: &str,
-        detail: &str,
+        outcome: &Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        self.finish(uuid, STATE_COMPLETED, detail, now, retention)
+        self.finish(uuid, STATE_COMPLETED, outcome, now, retention)
             .await
     }
 
     async fn fail_event(
         &self,
         uuid: &str,
-        reason: &str,
+        failure: &Failure,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        self.finish(uuid, STATE_FAILED, reason, now, retention)
+        let outcome = Outcome::Failed(failure.clone());
+        self.finish(uuid, STATE_FAILED, &outcome, now, retention)
             .await
     }
 
@@ -402,7 +411,6 @@ impl Ledger for DynamoLedger {
         let request = with_names(request, "#lease #state", |r, alias, name| {
             r.expression_attribute_names(alias, name)
         });
-        self.count();
         match request.send().await {
             Ok(_) => Ok(()),
             // Unknown or already finished: nothing to release.
@@ -444,7 +452,6 @@ impl Ledger for DynamoLedger {
         let request = with_names(request, "#pk #published #uuid", |r, alias, name| {
             r.expression_attribute_names(alias, name)
         });
-        self.count();
         match request.send().await {
             Ok(_) => Ok(Recorded::Applied),
             // The slot holds this fact or a newer one.
@@ -461,7 +468,6 @@ impl Ledger for DynamoLedger {
         };
         let mut start: Option<Item> = None;
         loop {
-            self.count();
             let out = self
                 .client
                 .query()
@@ -504,7 +510,6 @@ impl Ledger for DynamoLedger {
                 .expression_attribute_values(":c", s(id)),
             None => request.update_expression("REMOVE #connect"),
         };
-        self.count();
         request
             .send()
             .await
@@ -534,7 +539,6 @@ impl Ledger for DynamoLedger {
         let request = with_names(request, "#holder #lease", |r, alias, name| {
             r.expression_attribute_names(alias, name)
         });
-        self.count();
         match request.send().await {
             Ok(_) => Ok(true),
             // Someone else holds a live lease.
@@ -558,7 +562,6 @@ impl Ledger for DynamoLedger {
         let request = with_names(request, "#holder #lease", |r, alias, name| {
             r.expression_attribute_names(alias, name)
         });
-        self.count();
         match request.send().await {
             Ok(_) => Ok(()),
             // Not (or no longer) ours: nothing to give back.
@@ -730,6 +733,14 @@ fn parse_event(uuid: &str, item: &Item) -> Result<EventRecord, LedgerError> {
         other => return Err(corrupt(&key, &format!("unknown state {other:?}"))),
     };
     let attempts = r.number("attempts")?;
+    let outcome = match r.opt_string("outcome")? {
+        Some(json) => Some(
+            serde_json::from_str::<Outcome>(json)
+                .map_err(|e| corrupt(&key, &format!("`outcome` is not an outcome: {e}")))?,
+        ),
+        // Written before outcomes were typed (see the module doc).
+        None => legacy_outcome(state, r.opt_string("detail")?),
+    };
     Ok(EventRecord {
         uuid: uuid.to_string(),
         state,
@@ -737,8 +748,21 @@ fn parse_event(uuid: &str, item: &Item) -> Result<EventRecord, LedgerError> {
         expires_at: UnixMillis(r.number("expires_at_ms")?),
         attempts: u32::try_from(attempts)
             .map_err(|_| corrupt(&key, &format!("`attempts` out of range: {attempts}")))?,
-        detail: r.opt_string("detail")?.map(String::from),
+        outcome,
     })
+}
+
+/// The outcome of an item written with a free-text `detail` (before outcomes were
+/// typed): a failure keeps its text as a permanent failure's reason; a completion has no
+/// outcome this version can state.
+fn legacy_outcome(state: EventState, detail: Option<&str>) -> Option<Outcome> {
+    match (state, detail) {
+        (EventState::Failed, Some(reason)) => Some(Outcome::Failed(Failure {
+            class: ErrorClass::Permanent,
+            reason: reason.to_string(),
+        })),
+        _ => None,
+    }
 }
 
 /// Folds one item of a user's partition into `record`. Items of kinds this version does
@@ -867,35 +891,19 @@ fn is_condition_failure<E: ConditionCheck>(err: &SdkError<E, HttpResponse>) -> b
         .is_some_and(ConditionCheck::is_condition_failure)
 }
 
-/// Turns an SDK error into the port's error: transport failures are transient, typed
-/// service errors by [`Typed`], the rest by HTTP status.
+/// Turns an SDK error into the port's error: classified by [`sdk::classify`] (typed
+/// service errors by [`Typed`], the rest by HTTP status), described by [`sdk::describe`].
 fn ledger_error<E: Typed>(
     op: &str,
     table: &str,
     key: &str,
     err: SdkError<E, HttpResponse>,
 ) -> LedgerError {
-    let class = if sdk::is_transport_failure(&err) {
-        Transient
-    } else if let Some(class) = err.as_service_error().and_then(Typed::class) {
-        class
-    } else {
-        match sdk::http_status(&err) {
-            Some(status) if status >= 500 || status == 429 => Transient,
-            _ => Permanent,
-        }
-    };
-    let detail = match err.as_service_error() {
-        Some(service) => format!(
-            "{}: {} (HTTP {})",
-            service.code().unwrap_or("unknown error"),
-            service.message().unwrap_or("no message"),
-            sdk::http_status(&err).unwrap_or_default()
-        ),
-        None => DisplayErrorContext(&err).to_string(),
-    };
-    let message = format!("DynamoDB {op} on {key} in table {table}: {detail}");
-    match class {
+    let message = format!(
+        "DynamoDB {op} on {key} in table {table}: {}",
+        sdk::describe(&err)
+    );
+    match sdk::error_class(&err, Typed::class) {
         Transient => LedgerError::Transient(message),
         Permanent => LedgerError::Permanent(message),
     }

@@ -1,9 +1,15 @@
-//! AWS adapters for the core ports. Each module owns one AWS service; errors from the
-//! SDK are classified here, by typed matching, into the ports' transient/permanent
-//! errors, so nothing above this crate ever inspects an SDK error.
+//! AWS adapters for the core ports. Each module owns one AWS service and is compiled
+//! only with that service's cargo feature (`sqs`, `dynamodb`, `connect`,
+//! `secretsmanager`; all on by default). Every SDK error is classified in [`sdk`], by
+//! typed matching and HTTP status, into the ports' transient/permanent errors, so
+//! nothing above this crate ever inspects an SDK error.
 
+#[cfg(feature = "connect")]
 pub mod connect;
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
 pub mod sdk;
+#[cfg(feature = "secretsmanager")]
 pub mod secrets;
+#[cfg(feature = "sqs")]
 pub mod sqs;

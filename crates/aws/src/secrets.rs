@@ -12,12 +12,11 @@ use std::fmt;
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use okta_connect_core::ports::ErrorClass;
 use serde_json::Value;
 
-use crate::sdk;
+use crate::sdk::{self, HttpResponse, SdkError};
 
 /// The accepted secret values: `current`, and during a rotation `previous` as well.
 #[derive(Clone, PartialEq, Eq)]
@@ -95,7 +94,7 @@ impl SecretValues {
 
 /// Fetches and parses secret `secret_id` (ARN or name) with one `GetSecretValue`.
 pub async fn load(config: &SdkConfig, secret_id: &str) -> Result<SecretValues, SecretError> {
-    let client = Client::new(config);
+    let client = sdk::secretsmanager_client(config, &sdk::RequestCounter::new());
     fetch(&client, secret_id).await
 }
 
@@ -109,7 +108,8 @@ pub async fn fetch(client: &Client, secret_id: &str) -> Result<SecretValues, Sec
         .map_err(|err| SecretError::Unavailable {
             id: secret_id.to_string(),
             class: classify(&err),
-            detail: describe(&err),
+            // Error answers carry a code and a message, never the secret.
+            detail: sdk::describe(&err),
         })?;
     let text = output
         .secret_string()
@@ -119,33 +119,17 @@ pub async fn fetch(client: &Client, secret_id: &str) -> Result<SecretValues, Sec
     SecretValues::parse(text)
 }
 
-fn classify<R>(err: &SdkError<GetSecretValueError, R>) -> ErrorClass {
-    if sdk::is_transport_failure(err) {
-        return ErrorClass::Transient;
-    }
-    match err.as_service_error() {
-        Some(GetSecretValueError::InternalServiceError(_)) => ErrorClass::Transient,
-        Some(
-            GetSecretValueError::DecryptionFailure(_)
-            | GetSecretValueError::InvalidParameterException(_)
-            | GetSecretValueError::InvalidRequestException(_)
-            | GetSecretValueError::ResourceNotFoundException(_),
-        ) => ErrorClass::Permanent,
-        _ => ErrorClass::Transient,
-    }
-}
-
-/// The error's kind and code, never a secret (an error answer carries none).
-fn describe<R>(err: &SdkError<GetSecretValueError, R>) -> String {
-    use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-    match err {
-        SdkError::ServiceError(e) => e.err().code().unwrap_or("unknown error").to_string(),
-        SdkError::TimeoutError(_) => "timeout".into(),
-        SdkError::DispatchFailure(_) => "connection failure".into(),
-        SdkError::ResponseError(_) => "unreadable response".into(),
-        SdkError::ConstructionFailure(_) => "request construction failure".into(),
-        _ => "unknown SDK error".into(),
-    }
+/// Modelled errors by type; anything else (an unmodelled `AccessDeniedException` 403,
+/// say) by HTTP status, so a missing permission is permanent, never retried.
+fn classify(err: &SdkError<GetSecretValueError, HttpResponse>) -> ErrorClass {
+    sdk::error_class(err, |e| match e {
+        GetSecretValueError::InternalServiceError(_) => Some(ErrorClass::Transient),
+        GetSecretValueError::DecryptionFailure(_)
+        | GetSecretValueError::InvalidParameterException(_)
+        | GetSecretValueError::InvalidRequestException(_)
+        | GetSecretValueError::ResourceNotFoundException(_) => Some(ErrorClass::Permanent),
+        _ => None,
+    })
 }
 
 #[cfg(test)]
@@ -193,6 +177,60 @@ mod tests {
             SecretValues::parse(r#"{"current": "a", "previous": 1}"#),
             Err(SecretError::BadJson)
         );
+    }
+
+    fn service(e: GetSecretValueError, status: u16) -> SdkError<GetSecretValueError, HttpResponse> {
+        SdkError::service_error(
+            e,
+            HttpResponse::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+                aws_smithy_types::body::SdkBody::empty(),
+            ),
+        )
+    }
+
+    fn unmodelled(code: &str) -> GetSecretValueError {
+        GetSecretValueError::generic(
+            aws_sdk_secretsmanager::error::ErrorMetadata::builder()
+                .code(code)
+                .message("User is not authorized to perform secretsmanager:GetSecretValue")
+                .build(),
+        )
+    }
+
+    #[test]
+    fn unmodelled_errors_are_classified_by_status() {
+        // AccessDeniedException is not modelled for GetSecretValue: a 403 is a missing
+        // permission, which retrying cannot fix.
+        let denied = service(unmodelled("AccessDeniedException"), 403);
+        assert_eq!(classify(&denied), ErrorClass::Permanent);
+        assert_eq!(
+            sdk::describe(&denied),
+            "AccessDeniedException: User is not authorized to perform \
+             secretsmanager:GetSecretValue (HTTP 403)"
+        );
+        assert_eq!(
+            classify(&service(unmodelled("ThrottlingException"), 429)),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            classify(&service(unmodelled("ServiceUnavailable"), 503)),
+            ErrorClass::Transient
+        );
+    }
+
+    #[test]
+    fn modelled_errors_are_classified_by_type() {
+        use aws_sdk_secretsmanager::types::error::{
+            InternalServiceError, ResourceNotFoundException,
+        };
+        let missing = GetSecretValueError::ResourceNotFoundException(
+            ResourceNotFoundException::builder().build(),
+        );
+        assert_eq!(classify(&service(missing, 400)), ErrorClass::Permanent);
+        let internal =
+            GetSecretValueError::InternalServiceError(InternalServiceError::builder().build());
+        assert_eq!(classify(&service(internal, 500)), ErrorClass::Transient);
     }
 
     #[test]

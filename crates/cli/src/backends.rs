@@ -1,21 +1,22 @@
 //! Where the local pipeline keeps its queue and ledger: embedded (SQLite, the default)
 //! or AWS (SQS and DynamoDB), chosen by configuration. Each enum implements the core
-//! port by delegation, so the ingest handler and the worker are the same either way.
+//! ports by delegation, so the ingest handler, the sync engine and the operator's
+//! commands are the same either way.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use okta_connect_aws::dynamodb::DynamoLedger;
-use okta_connect_aws::sqs::SqsQueue;
+use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
 use okta_connect_core::fact::{Fact, Recorded};
+use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
-    Claim, EventQueue, EventRecord, Ledger, LedgerError, QueueError, QueueMessage, RejectedEntry,
-    UserRecord,
+    Claim, EventQueue, EventRecord, Ledger, LedgerError, QueueConsumer, QueueError, UserRecord,
+};
+use okta_connect_core::queue::{
+    DeadLetter, Delivery, QueueCounts, QueueMessage, Receipt, Redriven, RejectedEntry,
 };
 use okta_connect_core::time::UnixMillis;
-
-use crate::embedded::{EmbeddedError, EmbeddedQueue, QueueCounts, SqliteLedger};
+use okta_connect_local::{EmbeddedQueue, LocalQueue, SqliteLedger};
 
 /// The ledger of the local pipeline.
 #[derive(Clone)]
@@ -24,7 +25,7 @@ pub enum AnyLedger {
     Dynamo(DynamoLedger),
 }
 
-macro_rules! delegate {
+macro_rules! ledger {
     ($self:ident, $l:ident => $call:expr) => {
         match $self {
             AnyLedger::Sqlite($l) => $call.await,
@@ -40,44 +41,44 @@ impl Ledger for AnyLedger {
         now: UnixMillis,
         lease: Duration,
     ) -> Result<Claim, LedgerError> {
-        delegate!(self, l => l.claim_event(uuid, now, lease))
+        ledger!(self, l => l.claim_event(uuid, now, lease))
     }
     async fn complete_event(
         &self,
         uuid: &str,
-        detail: &str,
+        outcome: &Outcome,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        delegate!(self, l => l.complete_event(uuid, detail, now, retention))
+        ledger!(self, l => l.complete_event(uuid, outcome, now, retention))
     }
     async fn fail_event(
         &self,
         uuid: &str,
-        reason: &str,
+        failure: &Failure,
         now: UnixMillis,
         retention: Duration,
     ) -> Result<(), LedgerError> {
-        delegate!(self, l => l.fail_event(uuid, reason, now, retention))
+        ledger!(self, l => l.fail_event(uuid, failure, now, retention))
     }
     async fn release_event(&self, uuid: &str) -> Result<(), LedgerError> {
-        delegate!(self, l => l.release_event(uuid))
+        ledger!(self, l => l.release_event(uuid))
     }
     async fn event_record(&self, uuid: &str) -> Result<Option<EventRecord>, LedgerError> {
-        delegate!(self, l => l.event_record(uuid))
+        ledger!(self, l => l.event_record(uuid))
     }
     async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
-        delegate!(self, l => l.record_fact(fact))
+        ledger!(self, l => l.record_fact(fact))
     }
     async fn user_record(&self, okta_user_id: &str) -> Result<UserRecord, LedgerError> {
-        delegate!(self, l => l.user_record(okta_user_id))
+        ledger!(self, l => l.user_record(okta_user_id))
     }
     async fn remember_connect_user(
         &self,
         okta_user_id: &str,
         connect_user_id: Option<&str>,
     ) -> Result<(), LedgerError> {
-        delegate!(self, l => l.remember_connect_user(okta_user_id, connect_user_id))
+        ledger!(self, l => l.remember_connect_user(okta_user_id, connect_user_id))
     }
     async fn lease_user(
         &self,
@@ -86,174 +87,75 @@ impl Ledger for AnyLedger {
         now: UnixMillis,
         lease: Duration,
     ) -> Result<bool, LedgerError> {
-        delegate!(self, l => l.lease_user(okta_user_id, holder, now, lease))
+        ledger!(self, l => l.lease_user(okta_user_id, holder, now, lease))
     }
     async fn release_user(&self, okta_user_id: &str, holder: &str) -> Result<(), LedgerError> {
-        delegate!(self, l => l.release_user(okta_user_id, holder))
+        ledger!(self, l => l.release_user(okta_user_id, holder))
     }
 }
 
-/// A queue the pipeline sends to (ingest → source queue, worker → DLQ).
+/// The event queue with its dead-letter queue: ingest sends to it, the worker loop and
+/// the operator's commands consume it.
 #[derive(Clone)]
 pub enum AnyQueue {
-    Embedded(EmbeddedQueue),
-    Sqs(SqsQueue),
+    Local(LocalQueue),
+    Sqs {
+        producer: SqsQueue,
+        consumer: SqsConsumer,
+    },
+}
+
+macro_rules! consumer {
+    ($self:ident, $q:ident => $call:expr) => {
+        match $self {
+            AnyQueue::Local($q) => $call.await,
+            AnyQueue::Sqs { consumer: $q, .. } => $call.await,
+        }
+    };
 }
 
 impl EventQueue for AnyQueue {
     async fn send_batch(&self, batch: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
         match self {
-            AnyQueue::Embedded(q) => q.send_batch(batch).await,
-            AnyQueue::Sqs(q) => q.send_batch(batch).await,
+            AnyQueue::Local(q) => q.send_batch(batch).await,
+            AnyQueue::Sqs { producer, .. } => producer.send_batch(batch).await,
         }
     }
 }
 
-/// One received message, whichever queue it came from.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub message_id: String,
-    pub receipt: String,
-    pub body: String,
-    pub attributes: BTreeMap<String, String>,
-    pub receive_count: u32,
+impl QueueConsumer for AnyQueue {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+        consumer!(self, q => q.receive(max, wait))
+    }
+    async fn acknowledge(&self, receipt: &Receipt) -> Result<(), QueueError> {
+        consumer!(self, q => q.acknowledge(receipt))
+    }
+    async fn hand_back(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
+        consumer!(self, q => q.hand_back(receipt, delay))
+    }
+    async fn counts(&self) -> Result<QueueCounts, QueueError> {
+        consumer!(self, q => q.counts())
+    }
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        consumer!(self, q => q.dead_letters(max))
+    }
+    async fn redrive(&self, max: Option<u64>) -> Result<Redriven, QueueError> {
+        consumer!(self, q => q.redrive(max))
+    }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum BacklogError {
-    #[error(transparent)]
-    Embedded(#[from] EmbeddedError),
-    #[error("SQS: {0}")]
-    Sqs(String),
+/// The dead-letter queue as the sync engine sends to it.
+#[derive(Clone)]
+pub enum AnyDeadLetters {
+    Local(EmbeddedQueue),
+    Sqs(SqsQueue),
 }
 
-/// The source queue as the local stand-in for Lambda's event source sees it.
-impl AnyQueue {
-    /// Up to 10 messages (SQS: long-polls up to 1 s).
-    pub async fn receive(&self) -> Result<Vec<Incoming>, BacklogError> {
+impl EventQueue for AnyDeadLetters {
+    async fn send_batch(&self, batch: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
         match self {
-            AnyQueue::Embedded(q) => Ok(q
-                .receive(10, UnixMillis::now())?
-                .into_iter()
-                .map(|r| Incoming {
-                    message_id: r.message_id,
-                    receipt: r.receipt,
-                    body: r.body,
-                    attributes: r.attributes,
-                    receive_count: r.receive_count,
-                })
-                .collect()),
-            AnyQueue::Sqs(q) => {
-                let out = q
-                    .client()
-                    .receive_message()
-                    .queue_url(q.queue_url())
-                    .max_number_of_messages(10)
-                    .wait_time_seconds(1)
-                    .message_attribute_names("All")
-                    .message_system_attribute_names(
-                        MessageSystemAttributeName::ApproximateReceiveCount,
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        BacklogError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                    })?;
-                Ok(out
-                    .messages
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| Incoming {
-                        receive_count: m
-                            .attributes
-                            .as_ref()
-                            .and_then(|a| {
-                                a.get(&MessageSystemAttributeName::ApproximateReceiveCount)
-                            })
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(1),
-                        attributes: m
-                            .message_attributes
-                            .unwrap_or_default()
-                            .into_iter()
-                            .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
-                            .collect(),
-                        message_id: m.message_id.unwrap_or_default(),
-                        receipt: m.receipt_handle.unwrap_or_default(),
-                        body: m.body.unwrap_or_default(),
-                    })
-                    .collect())
-            }
-        }
-    }
-
-    /// Removes a processed message.
-    pub async fn delete(&self, receipt: &str) -> Result<(), BacklogError> {
-        match self {
-            AnyQueue::Embedded(q) => q.delete(receipt).map(|_| ()).map_err(Into::into),
-            AnyQueue::Sqs(q) => q
-                .client()
-                .delete_message()
-                .queue_url(q.queue_url())
-                .receipt_handle(receipt)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    BacklogError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                }),
-        }
-    }
-
-    /// Makes a handed-back message visible again after `delay`.
-    pub async fn retry_later(&self, receipt: &str, delay: Duration) -> Result<(), BacklogError> {
-        match self {
-            AnyQueue::Embedded(q) => q
-                .change_visibility(receipt, UnixMillis::now().plus(delay))
-                .map(|_| ())
-                .map_err(Into::into),
-            AnyQueue::Sqs(q) => q
-                .client()
-                .change_message_visibility()
-                .queue_url(q.queue_url())
-                .receipt_handle(receipt)
-                .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(30))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    BacklogError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                }),
-        }
-    }
-
-    /// Messages waiting and in flight (SQS: its approximate counts).
-    pub async fn counts(&self) -> Result<QueueCounts, BacklogError> {
-        match self {
-            AnyQueue::Embedded(q) => Ok(q.counts(UnixMillis::now())?),
-            AnyQueue::Sqs(q) => {
-                let out = q
-                    .client()
-                    .get_queue_attributes()
-                    .queue_url(q.queue_url())
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        BacklogError::Sqs(aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
-                    })?;
-                let read = |name: QueueAttributeName| {
-                    out.attributes()
-                        .and_then(|a| a.get(&name))
-                        .and_then(|v| v.parse().ok())
-                        .unwrap_or(0)
-                };
-                Ok(QueueCounts {
-                    visible: read(QueueAttributeName::ApproximateNumberOfMessages),
-                    in_flight: read(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
-                })
-            }
+            AnyDeadLetters::Local(q) => q.send_batch(batch).await,
+            AnyDeadLetters::Sqs(q) => q.send_batch(batch).await,
         }
     }
 }

@@ -9,12 +9,14 @@
 use std::time::Duration;
 
 use okta_connect_core::config::Config;
+use okta_connect_core::outcome::Outcome;
 use okta_connect_core::ports::{EventState, Ledger};
 use okta_connect_core::time::UnixMillis;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::pipeline::{Pipeline, attribute};
+use crate::output::{Report, Table};
+use crate::pipeline::Pipeline;
 use crate::sender::{OktaSender, SenderError};
 
 /// One POST of the story.
@@ -214,13 +216,14 @@ pub struct UserRow {
     pub hierarchy_group: Option<String>,
 }
 
-/// A row of the events table.
+/// A row of the events table: the ledger's record of one event of the story.
 #[derive(Debug, Clone, Serialize)]
 pub struct EventRow {
     pub uuid: String,
     pub delivery: String,
-    pub state: String,
-    pub detail: String,
+    /// `None`: the ledger has no record of the event.
+    pub state: Option<EventState>,
+    pub outcome: Option<Outcome>,
 }
 
 /// A row of the dead-letter table.
@@ -252,8 +255,6 @@ pub enum DemoError {
     Sender(#[from] SenderError),
     #[error(transparent)]
     Pipeline(#[from] crate::pipeline::PipelineError),
-    #[error(transparent)]
-    Storage(#[from] crate::embedded::EmbeddedError),
     #[error("the demo needs the simulated Connect (it reads every user back to check them)")]
     NeedsSimulator,
     #[error(
@@ -358,30 +359,23 @@ pub async fn run(
                 .event_record(uuid)
                 .await
                 .map_err(|e| DemoError::Config(e.to_string()))?;
-            let (state, detail) = match record {
-                Some(r) => (
-                    format!("{:?}", r.state).to_uppercase(),
-                    r.detail.unwrap_or_default(),
-                ),
-                None => {
-                    report
-                        .problems
-                        .push(format!("event {uuid} has no ledger record"));
-                    ("MISSING".into(), String::new())
-                }
-            };
+            if record.is_none() {
+                report
+                    .problems
+                    .push(format!("event {uuid} has no ledger record"));
+            }
             report.events.push(EventRow {
                 uuid: uuid.clone(),
                 delivery: delivery.caption.to_string(),
-                state,
-                detail,
+                state: record.as_ref().map(|r| r.state),
+                outcome: record.and_then(|r| r.outcome),
             });
         }
     }
     let failed: Vec<&EventRow> = report
         .events
         .iter()
-        .filter(|e| e.state == format!("{:?}", EventState::Failed).to_uppercase())
+        .filter(|e| e.state == Some(EventState::Failed))
         .collect();
     if failed.len() != 1 || !failed[0].delivery.starts_with("sam") {
         report.problems.push(format!(
@@ -389,12 +383,12 @@ pub async fn run(
             failed.len()
         ));
     }
-    let dead = pipeline.dead_letter_messages()?;
+    let dead = pipeline.dead_letter_messages().await?;
     report.dead_letters = dead
         .iter()
         .map(|m| DeadLetterRow {
-            uuid: attribute(&m.attributes, "uuid"),
-            reason: attribute(&m.attributes, "failureReason"),
+            uuid: m.event().uuid,
+            reason: m.reason().map(|r| r.reason).unwrap_or_default(),
         })
         .collect();
     if report.dead_letters.len() != 1
@@ -410,75 +404,53 @@ pub async fn run(
     Ok(report)
 }
 
-/// A ledger detail as a person reads it: `desired · what was done`.
-fn outcome(detail: &str) -> String {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(detail) else {
-        return detail.chars().take(90).collect();
-    };
-    let converged = &value["converged"];
-    let steps: Vec<&str> = converged["steps"]
-        .as_array()
-        .map(|s| s.iter().filter_map(|v| v.as_str()).collect())
-        .unwrap_or_default();
-    let done = if steps.is_empty() {
-        "no change needed".to_string()
-    } else {
-        steps.join(", ")
-    };
-    format!("{} · {done}", converged["desired"].as_str().unwrap_or("?"))
-}
-
-/// The report as a person reads it.
-pub fn render(report: &DemoReport) -> String {
-    let mut out = String::new();
-    out.push_str("\nDeliveries (as Okta sent them)\n");
-    for (caption, attempts) in &report.deliveries {
-        let statuses: Vec<String> = attempts
-            .iter()
-            .map(|a| a.map_or_else(|| "timeout".into(), |s| s.to_string()))
-            .collect();
-        out.push_str(&format!("  {:<48} {}\n", caption, statuses.join(" → ")));
-    }
-    out.push_str("\nConnect users\n");
-    out.push_str(&format!(
-        "  {:<32} {:<22} {:<12} {:>4}  {}\n",
-        "username", "name", "mapping", "SPs", "hierarchy"
-    ));
-    for u in &report.users {
-        out.push_str(&format!(
-            "  {:<32} {:<22} {:<12} {:>4}  {}\n",
-            u.username,
-            format!("{} {}", u.first_name, u.last_name),
-            u.mapping,
-            u.security_profiles,
-            u.hierarchy_group.as_deref().unwrap_or("-")
-        ));
-    }
-    out.push_str("\nEvents\n");
-    for e in &report.events {
-        out.push_str(&format!(
-            "  {:<10} {:<46} {}\n",
-            e.state,
-            e.delivery,
-            outcome(&e.detail)
-        ));
-    }
-    out.push_str("\nDead-letter queue\n");
-    if report.dead_letters.is_empty() {
-        out.push_str("  (empty)\n");
-    }
-    for d in &report.dead_letters {
-        let reason: String = d.reason.chars().take(100).collect();
-        out.push_str(&format!("  {}  {}\n", d.uuid, reason));
-    }
-    out.push('\n');
-    if report.passed() {
-        out.push_str("✔ Connect holds exactly what the events imply.\n");
-    } else {
-        out.push_str("✘ The result differs from what the events imply:\n");
-        for p in &report.problems {
-            out.push_str(&format!("  - {p}\n"));
+impl Report for DemoReport {
+    fn tables(&self) -> Vec<Table> {
+        let mut deliveries = Table::new("Deliveries (as Okta sent them)", &["delivery", "answers"]);
+        for (caption, attempts) in &self.deliveries {
+            let statuses: Vec<String> = attempts
+                .iter()
+                .map(|a| a.map_or_else(|| "timeout".into(), |s| s.to_string()))
+                .collect();
+            deliveries.row([caption.clone(), statuses.join(" → ")]);
         }
+        let mut users = Table::new(
+            "Connect users",
+            &["username", "name", "mapping", "security profiles", "hierarchy"],
+        );
+        for u in &self.users {
+            users.row([
+                u.username.clone(),
+                format!("{} {}", u.first_name, u.last_name),
+                u.mapping.clone(),
+                u.security_profiles.to_string(),
+                u.hierarchy_group.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        let mut events = Table::new("Events", &["state", "delivery", "outcome"]);
+        for e in &self.events {
+            events.row([
+                e.state
+                    .map_or_else(|| "missing".to_string(), |s| s.to_string()),
+                e.delivery.clone(),
+                e.outcome
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+            ]);
+        }
+        let mut dead = Table::new("Dead-letter queue", &["event uuid", "reason"]).when_empty("(empty)");
+        for d in &self.dead_letters {
+            dead.row([d.uuid.clone(), d.reason.chars().take(100).collect::<String>()]);
+        }
+        vec![deliveries, users, events, dead]
     }
-    out
+
+    fn footer(&self) -> Vec<String> {
+        if self.passed() {
+            return vec!["✔ Connect holds exactly what the events imply.".into()];
+        }
+        let mut lines = vec!["✘ The result differs from what the events imply:".to_string()];
+        lines.extend(self.problems.iter().map(|p| format!("  - {p}")));
+        lines
+    }
 }

@@ -1,8 +1,17 @@
-//! The operator's tooling as a library: the local all-in-one pipeline (`dev`), the
-//! embedded durable queue and ledger it runs on, an Okta-like sender, and the demo.
+//! `okta-connect`, the operator's command line, as a library.
+//!
+//! - [`commands`]: one module per subcommand (its arguments, its report, its run).
+//! - [`output`]: tables for people, JSON with `--json`.
+//! - [`pipeline`]: the whole pipeline in one process (`dev`, `demo`, tests), over
+//!   [`backends`] (embedded SQLite or AWS, behind the core ports).
+//! - [`sender`]: posting to an event hook the way Okta does; [`demo`]: the story.
+//!
+//! Dependency rule: a front door. It wires adapters (`aws`, `local`, connect-sim) into
+//! `sync` and the ingest handler; it calls the AWS SDKs only through the adapters.
 
 pub mod backends;
+pub mod commands;
 pub mod demo;
-pub mod embedded;
+pub mod output;
 pub mod pipeline;
 pub mod sender;

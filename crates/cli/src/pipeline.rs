@@ -7,7 +7,6 @@
 //! SQLite, in-flight ones reappear after the visibility timeout, and the ledger makes
 //! their reprocessing a no-op where it already happened.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,21 +18,22 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use connect_sim::{RateLimit, Seed, Sim, SimServer};
 use okta_connect_aws::connect::ConnectDirectory;
+use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::secrets::SecretValues;
+use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
 use okta_connect_core::config::Config;
-use okta_connect_core::ports::{EventQueue, QueueError, QueueMessage, RejectedEntry};
+use okta_connect_core::ports::{EventQueue, QueueConsumer, QueueError};
+use okta_connect_core::queue::{
+    DeadLetter, MAX_RECEIVE, QueueCounts, QueueMessage, RejectedEntry, retry_delay,
+};
 use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings};
-use okta_connect_worker::{Disposition, NoIdentitySource, Worker, WorkerMessage};
+use okta_connect_local::{EmbeddedError, LocalQueue, QueueSettings, SqliteLedger};
+use okta_connect_sync::{Disposition, Engine, NoIdentitySource};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::backends::{AnyLedger, AnyQueue, BacklogError};
-use crate::embedded::{
-    EmbeddedError, EmbeddedQueue, QueueCounts, QueueSettings, SqliteLedger, StoredMessage,
-};
-use okta_connect_aws::dynamodb::DynamoLedger;
-use okta_connect_aws::sqs::SqsQueue;
+use crate::backends::{AnyDeadLetters, AnyLedger, AnyQueue};
 
 /// The SQLite file holding queue, dead-letter queue and ledger.
 pub const STATE_DB: &str = "pipeline.sqlite";
@@ -115,9 +115,7 @@ pub enum PipelineError {
     #[error("embedded storage: {0}")]
     Storage(#[from] EmbeddedError),
     #[error("queue: {0}")]
-    Backlog(#[from] BacklogError),
-    #[error("the dead-letter queue is in SQS: read it with the AWS console or CLI")]
-    RemoteDeadLetters,
+    Queue(#[from] QueueError),
     #[error("connect-sim: {0}")]
     Sim(String),
     #[error(
@@ -176,7 +174,7 @@ impl EventQueue for WakingQueue {
     }
 }
 
-type LocalWorker = Worker<AnyLedger, ConnectDirectory, AnyQueue, NoIdentitySource>;
+type LocalEngine = Engine<AnyLedger, ConnectDirectory, AnyDeadLetters, NoIdentitySource>;
 
 /// A running local pipeline.
 pub struct Pipeline {
@@ -184,8 +182,8 @@ pub struct Pipeline {
     pub ingest_url: String,
     pub secret_header: String,
     pub state_dir: PathBuf,
+    /// The event queue and its dead-letter queue.
     pub queue: AnyQueue,
-    pub dead_letters: AnyQueue,
     pub ledger: AnyLedger,
     /// The simulated Connect, when the target is simulated.
     pub sim: Option<SimServer>,
@@ -206,13 +204,11 @@ impl Pipeline {
         let (queue, dead_letters, ledger) = match &settings.storage {
             Storage::Embedded => {
                 let db = dir.join(STATE_DB);
-                let queue =
-                    EmbeddedQueue::open(&db, QUEUE, settings.queue, Some(DEAD_LETTER_QUEUE))?;
-                let dead_letters =
-                    EmbeddedQueue::open(&db, DEAD_LETTER_QUEUE, QueueSettings::default(), None)?;
+                let queue = LocalQueue::open(&db, QUEUE, settings.queue, DEAD_LETTER_QUEUE)?;
+                let dead_letters = AnyDeadLetters::Local(queue.dead_letter().clone());
                 (
-                    AnyQueue::Embedded(queue),
-                    AnyQueue::Embedded(dead_letters),
+                    AnyQueue::Local(queue),
+                    dead_letters,
                     AnyLedger::Sqlite(SqliteLedger::open(&db)?),
                 )
             }
@@ -227,12 +223,16 @@ impl Pipeline {
                 })
                 .await;
                 (
-                    AnyQueue::Sqs(SqsQueue::from_config(&aws, queue_url.clone())),
-                    AnyQueue::Sqs(SqsQueue::from_config(&aws, dead_letter_url.clone())),
-                    AnyLedger::Dynamo(DynamoLedger::new(
-                        aws_sdk_dynamodb::Client::new(&aws),
-                        ledger_table.clone(),
-                    )),
+                    AnyQueue::Sqs {
+                        producer: SqsQueue::from_config(&aws, queue_url.clone()),
+                        consumer: SqsConsumer::from_config(
+                            &aws,
+                            queue_url.clone(),
+                            dead_letter_url.clone(),
+                        ),
+                    },
+                    AnyDeadLetters::Sqs(SqsQueue::from_config(&aws, dead_letter_url.clone())),
+                    AnyLedger::Dynamo(DynamoLedger::from_config(&aws, ledger_table.clone())),
                 )
             }
         };
@@ -259,10 +259,8 @@ impl Pipeline {
                     .await
                     .map_err(|e| PipelineError::Sim(e.to_string()))?;
                 let aws = sdk::load(&AwsSettings::emulator(server.url())).await;
-                let directory = ConnectDirectory::new(
-                    aws_sdk_connect::Client::new(&aws),
-                    settings.config.instance_id.to_string(),
-                );
+                let directory =
+                    ConnectDirectory::from_config(&aws, settings.config.instance_id.to_string());
                 (Some(server), directory)
             }
             ConnectTarget::Aws => {
@@ -271,21 +269,19 @@ impl Pipeline {
                     ..AwsSettings::default()
                 })
                 .await;
-                let directory = ConnectDirectory::new(
-                    aws_sdk_connect::Client::new(&aws),
-                    settings.config.instance_id.to_string(),
-                );
+                let directory =
+                    ConnectDirectory::from_config(&aws, settings.config.instance_id.to_string());
                 (None, directory)
             }
         };
 
         let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
-        let mut worker = Worker::new(
+        let mut worker = Engine::new(
             settings.config.clone(),
             ledger.clone(),
             directory,
-            dead_letters.clone(),
+            dead_letters,
             None::<NoIdentitySource>,
         );
         // A claim must end by the time the queue shows the message again, or a crashed
@@ -339,7 +335,6 @@ impl Pipeline {
             secret_header: settings.config.ingest.secret_header.clone(),
             state_dir: settings.state_dir.clone(),
             queue,
-            dead_letters,
             ledger,
             sim,
             stop,
@@ -348,17 +343,14 @@ impl Pipeline {
         })
     }
 
-    /// Messages waiting or being worked on in the source queue.
+    /// Messages waiting, in flight and dead-lettered.
     pub async fn backlog(&self) -> Result<QueueCounts, PipelineError> {
         Ok(self.queue.counts().await?)
     }
 
-    /// Every message in the dead-letter queue (embedded storage only).
-    pub fn dead_letter_messages(&self) -> Result<Vec<StoredMessage>, PipelineError> {
-        match &self.dead_letters {
-            AnyQueue::Embedded(q) => Ok(q.list()?),
-            AnyQueue::Sqs(_) => Err(PipelineError::RemoteDeadLetters),
-        }
+    /// The dead-lettered messages (up to 1000), left where they are.
+    pub async fn dead_letter_messages(&self) -> Result<Vec<DeadLetter>, PipelineError> {
+        Ok(self.queue.dead_letters(1000).await?)
     }
 
     /// Waits until the source queue is empty (nothing visible, nothing in flight), or
@@ -414,16 +406,10 @@ async fn serve_ingest(
     out
 }
 
-/// Backoff before a handed-back message is visible again: 1 s, 2 s, 4 s … capped at
-/// 30 s, so a throttled or failing Connect is retried promptly but not hammered.
-fn retry_delay(receive_count: u32) -> Duration {
-    Duration::from_secs(1 << receive_count.saturating_sub(1).min(5)).min(Duration::from_secs(30))
-}
-
 /// The local stand-in for Lambda's SQS event source: receive up to 10, run the worker,
 /// delete what is done, hand back what must be retried.
 async fn drain_forever(
-    worker: LocalWorker,
+    worker: LocalEngine,
     queue: AnyQueue,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
@@ -432,7 +418,7 @@ async fn drain_forever(
         if *stop.borrow() {
             return;
         }
-        let received = match queue.receive().await {
+        let received = match queue.receive(MAX_RECEIVE, Duration::ZERO).await {
             Ok(received) => received,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the queue; retrying");
@@ -448,25 +434,17 @@ async fn drain_forever(
             }
             continue;
         }
-        let messages: Vec<WorkerMessage> = received
-            .iter()
-            .map(|r| WorkerMessage {
-                message_id: r.message_id.clone(),
-                body: r.body.clone(),
-                attributes: r.attributes.clone(),
-            })
-            .collect();
         // Lambda's worker timeout in the stack is 60 s; the same budget here.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let reports = worker.handle_batch(&messages, deadline).await;
+        let reports = worker.handle_batch(&received, deadline).await;
         for (report, message) in reports.iter().zip(&received) {
             let settled = match report.disposition {
                 Disposition::Done | Disposition::DeadLettered => {
-                    queue.delete(&message.receipt).await
+                    queue.acknowledge(&message.receipt).await
                 }
                 Disposition::Retry => {
                     queue
-                        .retry_later(&message.receipt, retry_delay(message.receive_count))
+                        .hand_back(&message.receipt, retry_delay(message.receive_count))
                         .await
                 }
             };
@@ -477,9 +455,4 @@ async fn drain_forever(
             }
         }
     }
-}
-
-/// Attributes in a stable order for printing.
-pub fn attribute(attributes: &BTreeMap<String, String>, name: &str) -> String {
-    attributes.get(name).cloned().unwrap_or_default()
 }

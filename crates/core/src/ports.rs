@@ -116,6 +116,16 @@ pub enum EventState {
     Failed,
 }
 
+impl std::fmt::Display for EventState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EventState::InProgress => "in progress",
+            EventState::Completed => "completed",
+            EventState::Failed => "failed",
+        })
+    }
+}
+
 /// The ledger's record of one event (by Okta event uuid).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventRecord {

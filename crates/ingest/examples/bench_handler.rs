@@ -12,7 +12,8 @@
 use std::time::{Duration, Instant};
 
 use okta_connect_aws::secrets::SecretValues;
-use okta_connect_core::testing::{MemoryQueue, fixtures};
+use okta_connect_testkit::fixtures;
+use okta_connect_testkit::memory::MemoryQueue;
 use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings, handle};
 
 const SECRET: &str = "bench-secret-value-0123456789abcdef";

@@ -2,27 +2,14 @@
 //! batches within SQS's limits, sent concurrently, and only the entries that failed sent
 //! again, with backoff, until everything is queued or the time budget is spent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use okta_connect_core::okta::Delivery;
-use okta_connect_core::ports::{
-    ErrorClass, EventQueue, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueError, QueueMessage,
-};
-
-/// Message attribute names (all of SQS type `String`).
-pub mod attr {
-    /// The event's `uuid`: the worker's de-duplication key.
-    pub const UUID: &str = "uuid";
-    pub const EVENT_TYPE: &str = "eventType";
-    /// The id of the event's `User` target, when it has one.
-    pub const OKTA_USER_ID: &str = "oktaUserId";
-    pub const PUBLISHED: &str = "published";
-    /// The delivery's `eventId`, when Okta sent one.
-    pub const DELIVERY_ID: &str = "deliveryId";
-}
+use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
+use okta_connect_core::queue::{EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueMessage};
 
 /// How hard to try before answering 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,24 +72,17 @@ pub fn messages(delivery: &Delivery) -> Vec<QueueMessage> {
         .enumerate()
         .map(|(index, delivered)| {
             let event = &delivered.event;
-            let mut attributes = BTreeMap::new();
-            let mut put = |name: &str, value: Option<&str>| {
-                if let Some(value) = value.filter(|v| !v.is_empty()) {
-                    attributes.insert(name.to_string(), value.to_string());
-                }
+            let attributes = EventAttributes {
+                uuid: event.uuid.clone(),
+                event_type: event.event_type.clone(),
+                published: event.published.clone(),
+                okta_user_id: event.okta_user().and_then(|u| u.id.clone()),
+                delivery_id: delivery.event_id.clone(),
             };
-            put(attr::UUID, Some(&event.uuid));
-            put(attr::EVENT_TYPE, Some(&event.event_type));
-            put(
-                attr::OKTA_USER_ID,
-                event.okta_user().and_then(|u| u.id.as_deref()),
-            );
-            put(attr::PUBLISHED, Some(&event.published));
-            put(attr::DELIVERY_ID, delivery.event_id.as_deref());
             QueueMessage {
                 entry_id: index.to_string(),
                 body: delivered.raw.get().to_string(),
-                attributes,
+                attributes: attributes.to_attributes(),
             }
         })
         .collect()
@@ -258,13 +238,14 @@ pub async fn enqueue<Q: EventQueue>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use okta_connect_core::testing::fixtures;
+    use okta_connect_core::queue::attribute;
+    use okta_connect_testkit::fixtures;
 
     fn message(id: usize, body_len: usize) -> QueueMessage {
         QueueMessage {
             entry_id: id.to_string(),
             body: "x".repeat(body_len),
-            attributes: BTreeMap::new(),
+            attributes: Default::default(),
         }
     }
 
@@ -277,15 +258,15 @@ mod tests {
         let event = &delivery.events[0].event;
         assert_eq!(first.body, delivery.events[0].raw.get());
         assert!(fixtures::GROUP_MEMBERSHIP_ADD.contains(&first.body));
-        assert_eq!(first.attributes[attr::UUID], event.uuid);
-        assert_eq!(first.attributes[attr::EVENT_TYPE], event.event_type);
-        assert_eq!(first.attributes[attr::PUBLISHED], event.published);
+        assert_eq!(first.attributes[attribute::UUID], event.uuid);
+        assert_eq!(first.attributes[attribute::EVENT_TYPE], event.event_type);
+        assert_eq!(first.attributes[attribute::PUBLISHED], event.published);
         assert_eq!(
-            first.attributes.get(attr::OKTA_USER_ID).map(String::as_str),
+            first.attributes.get(attribute::OKTA_USER_ID).map(String::as_str),
             event.okta_user().and_then(|u| u.id.as_deref())
         );
         assert_eq!(
-            first.attributes.get(attr::DELIVERY_ID),
+            first.attributes.get(attribute::DELIVERY_ID),
             delivery.event_id.as_ref()
         );
     }
@@ -295,11 +276,11 @@ mod tests {
         let delivery =
             Delivery::parse(fixtures::TARGET_NULL_AND_MISSING_FIELDS.as_bytes()).unwrap();
         let messages = messages(&delivery);
-        assert!(!messages[0].attributes.contains_key(attr::OKTA_USER_ID));
+        assert!(!messages[0].attributes.contains_key(attribute::OKTA_USER_ID));
         assert!(
             messages
                 .iter()
-                .all(|m| m.attributes.contains_key(attr::UUID))
+                .all(|m| m.attributes.contains_key(attribute::UUID))
         );
     }
 

@@ -4,10 +4,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_aws::secrets::{self, SecretError};
+use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::config::{ConfigError, IngestSettings};
 
-use crate::handler::Settings;
-use crate::secret::{SecretSource, SecretSourceError};
+use crate::handler::{Ingest, Settings};
+use crate::secret::{HookSecret, SecretSource, SecretSourceError};
 
 /// The SQS queue URL events go to.
 pub const QUEUE_URL_VAR: &str = "OKTA_CONNECT_QUEUE_URL";
@@ -41,6 +44,8 @@ pub enum StartupError {
     Secret(#[from] SecretSourceError),
     #[error("{BUDGET_VAR} must be a number of milliseconds between 100 and 2900")]
     BadBudget,
+    #[error("cannot load the hook secret: {0}")]
+    HookSecret(#[from] SecretError),
 }
 
 impl Startup {
@@ -80,12 +85,39 @@ impl Startup {
             secret,
         })
     }
+
+    /// Builds the SQS client once (each call bounded by the request budget) and loads
+    /// the hook secret, from Secrets Manager when configured so.
+    pub async fn build(self) -> Result<Ingest<SqsQueue>, StartupError> {
+        // Each SQS call must end inside the request's budget; the handler also cuts calls
+        // off when the budget ends.
+        let budget = self.settings.retry.budget;
+        let aws = sdk::load(&AwsSettings {
+            operation_timeout: budget,
+            attempt_timeout: budget.min(Duration::from_secs(1)),
+            ..AwsSettings::default()
+        })
+        .await;
+        let values = match self.secret {
+            SecretSource::Inline(values) => values,
+            SecretSource::SecretsManager { secret_id } => secrets::load(&aws, &secret_id).await?,
+        };
+        let queue = SqsQueue::from_config(&aws, self.queue_url);
+        let ingest = Ingest::new(self.settings, HookSecret::new(&values), queue);
+        tracing::info!(
+            secret_header = %ingest.settings.secret_header,
+            max_body_bytes = ingest.settings.max_body_bytes,
+            budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+            "ingest ready"
+        );
+        Ok(ingest)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use okta_connect_core::testing::fixtures;
+    use okta_connect_testkit::fixtures;
 
     fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

@@ -45,8 +45,7 @@ fixtures! {
 /// The project's default `config.ini`, which the fixtures are written against.
 pub const CONFIG_INI: &str = include_str!("../../../config.ini");
 /// The original Python sample's `config.ini`, verbatim.
-pub const SEED_CONFIG_INI: &str =
-    include_str!("../../../tests/fixtures/config/seed_sample.ini");
+pub const SEED_CONFIG_INI: &str = include_str!("../../../tests/fixtures/config/seed_sample.ini");
 
 /// The fixtures that are valid deliveries (every `invalid_*` file is not).
 pub fn deliveries() -> impl Iterator<Item = (&'static str, &'static str)> {

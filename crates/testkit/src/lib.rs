@@ -5,8 +5,10 @@
 //! - [`contract`]: one contract suite per port, generic over the adapter; each adapter
 //!   crate runs it against its adapters, this crate against the in-memory ones.
 //! - [`moto`]: the SQS/DynamoDB emulator as a child process on a free loopback port.
+//! - [`sqs`]: reading a queue back with the plain SDK client.
 //!
-//! Dependency rule: this crate depends on `okta-connect-core` only, so any crate may
+//! Dependency rule: among the workspace's crates this depends on `okta-connect-core`
+//! only (plus the plain SQS SDK for [`sqs`]), so any crate may
 //! dev-depend on it without a cycle.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
@@ -15,5 +17,6 @@ pub mod contract;
 pub mod fixtures;
 pub mod memory;
 pub mod moto;
+pub mod sqs;
 
 pub use moto::{MotoServer, free_port};

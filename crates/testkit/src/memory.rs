@@ -2,9 +2,12 @@
 //! references the contract suites are checked against, and the fast doubles of flow
 //! tests. No I/O.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use okta_connect_core::desired::DesiredUser;
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
@@ -12,9 +15,12 @@ use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{
     Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState, Ledger,
-    LedgerError, QueueError, UserDirectory, UserRecord,
+    LedgerError, QueueConsumer, QueueError, UserDirectory, UserRecord,
 };
-use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_core::queue::{
+    Attributes, DeadLetter, Delivery, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_RECEIVE, QueueCounts,
+    QueueMessage, Receipt, RedriveMethod, Redriven, RejectedEntry,
+};
 use okta_connect_core::time::UnixMillis;
 
 /// What a [`MemoryQueue`] does with the next `send_batch` calls.
@@ -102,6 +108,432 @@ impl EventQueue for MemoryQueue {
             }
         }
         Ok(rejected)
+    }
+}
+
+/// An in-process SQS-like queue and its dead-letter queue: the reference of the queue
+/// contract suite, and the queue of fast worker and CLI tests.
+///
+/// Semantics as SQS with a redrive policy: a received message stays invisible for the
+/// visibility timeout unless acknowledged or handed back; each receive counts; a visible
+/// message received `max_receive_count` times already is moved to the dead-letter queue
+/// by the next receive that meets it, instead of being delivered. A redrive moves dead
+/// letters back as new messages (new ids, receive count 0) in one step
+/// ([`RedriveMethod::Transaction`]). Receipts are stale once the message is received
+/// again: acknowledging or handing back with one does nothing.
+///
+/// Time is tokio's clock, so a test on a paused runtime controls visibility timeouts.
+/// Clones share the queues.
+#[derive(Debug, Clone)]
+pub struct MemoryQueues {
+    shared: Arc<QueuesShared>,
+}
+
+/// Sends to one of a [`MemoryQueues`] pair: the source queue or the dead-letter queue
+/// (as the worker does with a message that can never succeed).
+#[derive(Debug, Clone)]
+pub struct MemorySender {
+    shared: Arc<QueuesShared>,
+    target: Target,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Source,
+    DeadLetter,
+}
+
+#[derive(Debug)]
+struct QueuesShared {
+    state: Mutex<QueuesState>,
+    /// Wakes waiting receives when a message may have become visible.
+    arrived: Notify,
+    max_receive_count: u32,
+    visibility_timeout: Duration,
+}
+
+#[derive(Debug, Default)]
+struct QueuesState {
+    source: Vec<StoredMessage>,
+    dead: Vec<StoredMessage>,
+    next: u64,
+    /// When set, every call fails transiently (an unreachable queue).
+    unavailable: bool,
+    calls: usize,
+}
+
+#[derive(Debug, Clone)]
+struct StoredMessage {
+    message_id: String,
+    body: String,
+    attributes: Attributes,
+    receive_count: u32,
+    sent_at: UnixMillis,
+    visible_at: Instant,
+    /// The receipt of the latest delivery, if any.
+    receipt: Option<Receipt>,
+}
+
+/// A message as a [`MemoryQueues`] holds it, for tests to inspect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedMessage {
+    pub message_id: String,
+    pub body: String,
+    pub attributes: Attributes,
+    pub receive_count: u32,
+    /// Received and neither settled nor visible again yet.
+    pub in_flight: bool,
+}
+
+impl MemoryQueues {
+    /// SQS's default visibility timeout.
+    pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);
+
+    /// A source queue whose redrive policy moves a message to the dead-letter queue after
+    /// `max_receive_count` receives, with `visibility_timeout` per delivery.
+    pub fn new(max_receive_count: u32, visibility_timeout: Duration) -> Self {
+        Self {
+            shared: Arc::new(QueuesShared {
+                state: Mutex::new(QueuesState::default()),
+                arrived: Notify::new(),
+                max_receive_count,
+                visibility_timeout,
+            }),
+        }
+    }
+
+    /// Sends to the source queue.
+    pub fn sender(&self) -> MemorySender {
+        MemorySender {
+            shared: Arc::clone(&self.shared),
+            target: Target::Source,
+        }
+    }
+
+    /// Sends straight to the dead-letter queue.
+    pub fn dead_letter_sender(&self) -> MemorySender {
+        MemorySender {
+            shared: Arc::clone(&self.shared),
+            target: Target::DeadLetter,
+        }
+    }
+
+    /// Every message of the source queue, in the order sent.
+    pub fn source_messages(&self) -> Vec<QueuedMessage> {
+        let now = Instant::now();
+        self.shared
+            .lock()
+            .source
+            .iter()
+            .map(|m| m.view(now))
+            .collect()
+    }
+
+    /// Every message of the dead-letter queue, in the order it arrived there.
+    pub fn dead_letter_messages(&self) -> Vec<QueuedMessage> {
+        let now = Instant::now();
+        self.shared
+            .lock()
+            .dead
+            .iter()
+            .map(|m| m.view(now))
+            .collect()
+    }
+
+    /// Makes every following call (sends included) fail with [`QueueError::Transient`]
+    /// (or work again).
+    pub fn set_unavailable(&self, unavailable: bool) {
+        self.shared.lock().unavailable = unavailable;
+    }
+
+    /// How many port calls were made (sends included).
+    pub fn calls(&self) -> usize {
+        self.shared.lock().calls
+    }
+}
+
+impl StoredMessage {
+    fn view(&self, now: Instant) -> QueuedMessage {
+        QueuedMessage {
+            message_id: self.message_id.clone(),
+            body: self.body.clone(),
+            attributes: self.attributes.clone(),
+            receive_count: self.receive_count,
+            in_flight: self.visible_at > now,
+        }
+    }
+
+    fn dead_letter(&self) -> DeadLetter {
+        DeadLetter {
+            message_id: self.message_id.clone(),
+            body: self.body.clone(),
+            attributes: self.attributes.clone(),
+            receive_count: self.receive_count,
+            sent_at: Some(self.sent_at),
+        }
+    }
+}
+
+impl QueuesShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueuesState> {
+        // A test that panicked while holding the lock already failed; keep going.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn enter(&self) -> Result<std::sync::MutexGuard<'_, QueuesState>, QueueError> {
+        let mut state = self.lock();
+        state.calls += 1;
+        if state.unavailable {
+            return Err(QueueError::Transient(
+                "queue switched off by the test".into(),
+            ));
+        }
+        Ok(state)
+    }
+
+    fn send(
+        &self,
+        target: Target,
+        batch: &[QueueMessage],
+    ) -> Result<Vec<RejectedEntry>, QueueError> {
+        let mut state = self.enter()?;
+        // The whole-call refusals of SendMessageBatch.
+        if batch.is_empty() {
+            return Err(QueueError::Permanent("empty batch".into()));
+        }
+        if batch.len() > MAX_BATCH_ENTRIES {
+            return Err(QueueError::Permanent(format!(
+                "{} entries; a batch holds at most {MAX_BATCH_ENTRIES}",
+                batch.len()
+            )));
+        }
+        let bytes: usize = batch.iter().map(QueueMessage::payload_bytes).sum();
+        if bytes > MAX_BATCH_BYTES {
+            return Err(QueueError::Permanent(format!(
+                "{bytes} bytes; a batch holds at most {MAX_BATCH_BYTES}"
+            )));
+        }
+        let entry_ids: BTreeSet<&str> = batch.iter().map(|m| m.entry_id.as_str()).collect();
+        if entry_ids.len() != batch.len() {
+            return Err(QueueError::Permanent("entry ids are not distinct".into()));
+        }
+        let now = Instant::now();
+        let mut rejected = Vec::new();
+        for message in batch {
+            if message.body.is_empty() {
+                rejected.push(RejectedEntry {
+                    entry_id: message.entry_id.clone(),
+                    class: ErrorClass::Permanent,
+                    reason: "empty message body".into(),
+                });
+                continue;
+            }
+            let stored = StoredMessage {
+                message_id: state.new_message_id(),
+                body: message.body.clone(),
+                // SQS refuses empty attribute values; the port leaves them out.
+                attributes: message
+                    .attributes
+                    .iter()
+                    .filter(|(_, value)| !value.is_empty())
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
+                receive_count: 0,
+                sent_at: UnixMillis::now(),
+                visible_at: now,
+                receipt: None,
+            };
+            match target {
+                Target::Source => state.source.push(stored),
+                Target::DeadLetter => state.dead.push(stored),
+            }
+        }
+        drop(state);
+        self.arrived.notify_waiters();
+        Ok(rejected)
+    }
+}
+
+impl QueuesState {
+    fn new_message_id(&mut self) -> String {
+        self.next += 1;
+        format!("mem-msg-{:06}", self.next)
+    }
+
+    /// Delivers up to `max` visible messages, moving those over the receive limit to the
+    /// dead-letter queue on the way. Also returns when the next invisible message shows.
+    fn take(
+        &mut self,
+        max: usize,
+        now: Instant,
+        max_receive_count: u32,
+        visibility_timeout: Duration,
+    ) -> (Vec<Delivery>, Option<Instant>) {
+        let mut delivered = Vec::new();
+        let mut index = 0;
+        while index < self.source.len() && delivered.len() < max {
+            if self.source[index].visible_at > now {
+                index += 1;
+                continue;
+            }
+            if self.source[index].receive_count >= max_receive_count {
+                let mut moved = self.source.remove(index);
+                moved.receipt = None;
+                self.dead.push(moved);
+                continue;
+            }
+            self.next += 1;
+            let receipt = Receipt(format!("{}/{}", self.source[index].message_id, self.next));
+            let message = &mut self.source[index];
+            message.receive_count += 1;
+            message.visible_at = now + visibility_timeout;
+            message.receipt = Some(receipt.clone());
+            delivered.push(Delivery {
+                message_id: message.message_id.clone(),
+                receipt,
+                body: message.body.clone(),
+                attributes: message.attributes.clone(),
+                receive_count: message.receive_count,
+            });
+            index += 1;
+        }
+        let next_visible = self
+            .source
+            .iter()
+            .map(|m| m.visible_at)
+            .filter(|&at| at > now)
+            .min();
+        (delivered, next_visible)
+    }
+
+    fn current(&mut self, receipt: &Receipt) -> Option<usize> {
+        self.source
+            .iter()
+            .position(|m| m.receipt.as_ref() == Some(receipt))
+    }
+}
+
+impl EventQueue for MemorySender {
+    async fn send_batch(&self, batch: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
+        self.shared.send(self.target, batch)
+    }
+}
+
+impl EventQueue for MemoryQueues {
+    async fn send_batch(&self, batch: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
+        self.shared.send(Target::Source, batch)
+    }
+}
+
+impl QueueConsumer for MemoryQueues {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Delivery>, QueueError> {
+        if max == 0 || max > MAX_RECEIVE {
+            return Err(QueueError::Permanent(format!(
+                "receive of {max} messages; 1 to {MAX_RECEIVE} allowed"
+            )));
+        }
+        let deadline = Instant::now() + wait;
+        loop {
+            // Registered before looking, so a send between the look and the wait wakes us.
+            let arrived = self.shared.arrived.notified();
+            let mut arrived = std::pin::pin!(arrived);
+            arrived.as_mut().enable();
+            let now = Instant::now();
+            let (delivered, next_visible) = self.shared.enter()?.take(
+                max,
+                now,
+                self.shared.max_receive_count,
+                self.shared.visibility_timeout,
+            );
+            if !delivered.is_empty() || now >= deadline {
+                return Ok(delivered);
+            }
+            let until = next_visible.map_or(deadline, |at| at.min(deadline));
+            tokio::select! {
+                () = arrived => {}
+                () = tokio::time::sleep_until(until) => {}
+            }
+        }
+    }
+
+    async fn acknowledge(&self, receipt: &Receipt) -> Result<(), QueueError> {
+        let mut state = self.shared.enter()?;
+        if let Some(index) = state.current(receipt) {
+            state.source.remove(index);
+        }
+        Ok(())
+    }
+
+    async fn hand_back(&self, receipt: &Receipt, delay: Duration) -> Result<(), QueueError> {
+        let mut state = self.shared.enter()?;
+        if let Some(index) = state.current(receipt) {
+            state.source[index].visible_at = Instant::now() + delay;
+        }
+        drop(state);
+        self.shared.arrived.notify_waiters();
+        Ok(())
+    }
+
+    async fn counts(&self) -> Result<QueueCounts, QueueError> {
+        let state = self.shared.enter()?;
+        let now = Instant::now();
+        let visible = state.source.iter().filter(|m| m.visible_at <= now).count();
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(QueueCounts {
+            visible: count(visible),
+            in_flight: count(state.source.len() - visible),
+            dead_lettered: count(state.dead.len()),
+        })
+    }
+
+    async fn dead_letters(&self, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
+        let state = self.shared.enter()?;
+        let mut dead: Vec<&StoredMessage> = state.dead.iter().collect();
+        // Stable: messages sent in the same millisecond keep their arrival order.
+        dead.sort_by_key(|m| m.sent_at);
+        Ok(dead
+            .into_iter()
+            .take(max)
+            .map(StoredMessage::dead_letter)
+            .collect())
+    }
+
+    async fn redrive(&self, max: Option<u64>) -> Result<Redriven, QueueError> {
+        let mut state = self.shared.enter()?;
+        let limit = max.map_or(usize::MAX, |m| usize::try_from(m).unwrap_or(usize::MAX));
+        let mut order: Vec<usize> = (0..state.dead.len()).collect();
+        order.sort_by_key(|&i| state.dead[i].sent_at);
+        let chosen: BTreeSet<usize> = order.into_iter().take(limit).collect();
+        let mut kept = Vec::new();
+        let mut moved = Vec::new();
+        for (index, message) in std::mem::take(&mut state.dead).into_iter().enumerate() {
+            if chosen.contains(&index) {
+                moved.push(message);
+            } else {
+                kept.push(message);
+            }
+        }
+        state.dead = kept;
+        let now = Instant::now();
+        let count = u64::try_from(moved.len()).unwrap_or(u64::MAX);
+        for message in moved {
+            // A new message, as SQS makes it: new id, no receives, full retries again.
+            let redriven = StoredMessage {
+                message_id: state.new_message_id(),
+                receive_count: 0,
+                sent_at: UnixMillis::now(),
+                visible_at: now,
+                receipt: None,
+                ..message
+            };
+            state.source.push(redriven);
+        }
+        drop(state);
+        self.shared.arrived.notify_waiters();
+        Ok(Redriven {
+            moved: count,
+            method: RedriveMethod::Transaction,
+        })
     }
 }
 
@@ -407,9 +839,10 @@ impl MemoryDirectoryState {
                 ids.len()
             )));
         }
-        match ids.iter().find(|id| {
-            !self.security_profiles.is_empty() && !self.security_profiles.contains(id)
-        }) {
+        match ids
+            .iter()
+            .find(|id| !self.security_profiles.is_empty() && !self.security_profiles.contains(id))
+        {
             Some(id) => Err(DirectoryError::Invalid(format!(
                 "security profile {id} does not exist"
             ))),
@@ -419,7 +852,10 @@ impl MemoryDirectoryState {
 }
 
 impl UserDirectory for MemoryDirectory {
-    async fn find_by_username(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+    async fn find_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<ConnectUser>, DirectoryError> {
         let s = self.enter();
         Ok(s.users
             .values()
@@ -476,7 +912,10 @@ impl UserDirectory for MemoryDirectory {
             Change::SecurityProfiles {
                 security_profile_ids,
             } => {
-                let ids: Vec<String> = security_profile_ids.iter().map(ToString::to_string).collect();
+                let ids: Vec<String> = security_profile_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
                 s.check_security(&ids)?
             }
             Change::Identity { .. } | Change::Hierarchy { .. } => {}
@@ -493,8 +932,10 @@ impl UserDirectory for MemoryDirectory {
             Change::SecurityProfiles {
                 security_profile_ids,
             } => {
-                user.security_profile_ids =
-                    security_profile_ids.iter().map(ToString::to_string).collect()
+                user.security_profile_ids = security_profile_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
             }
             Change::Hierarchy { hierarchy_group_id } => {
                 user.hierarchy_group_id = Some(hierarchy_group_id.to_string())

@@ -80,7 +80,6 @@ impl MotoServer {
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
-
 }
 
 impl Drop for MotoServer {

@@ -88,6 +88,31 @@ pub enum UsernameSource {
     Email,
 }
 
+impl fmt::Display for RemovalPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RemovalPolicy::Delete => f.write_str("delete the Connect user"),
+            RemovalPolicy::NoPermission {
+                security_profile_id,
+            } => write!(
+                f,
+                "keep the Connect user with only security profile {security_profile_id}"
+            ),
+            RemovalPolicy::Ignore => f.write_str("leave the Connect user as it is"),
+        }
+    }
+}
+
+impl fmt::Display for UsernameSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UsernameSource::Login => "the Okta login",
+            UsernameSource::LoginLocalPart => "the Okta login before @",
+            UsernameSource::Email => "the Okta email",
+        })
+    }
+}
+
 /// Client-side pacing of Connect calls: Connect's quota is per account and Region, by
 /// default 2 requests/s with a burst of 5 for most user APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -111,6 +136,15 @@ pub struct MembershipEventTypes {
 pub enum AccessSource {
     Group(String),
     App(String),
+}
+
+impl fmt::Display for AccessSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccessSource::Group(g) => write!(f, "group {g:?}"),
+            AccessSource::App(a) => write!(f, "app {a:?}"),
+        }
+    }
 }
 
 impl AccessSource {

@@ -32,7 +32,7 @@ use okta_connect_core::config::SourceKind;
 use okta_connect_core::fact::{
     Assertion, Fact, OktaStatus, Recorded, SourceRef, UserFacts, UserSnapshot,
 };
-use okta_connect_core::outcome::{Converged, DesiredState, Failure, FactKind, Outcome, StepKind};
+use okta_connect_core::outcome::{Converged, DesiredState, FactKind, Failure, Outcome, StepKind};
 use okta_connect_core::ports::{Claim, ErrorClass, EventRecord, EventState, Ledger, UserRecord};
 use okta_connect_core::rules::NotRelevant;
 use okta_connect_core::time::UnixMillis;
@@ -352,7 +352,12 @@ pub async fn expired_records_are_claimed_afresh<L: Ledger>(ledger: &L) {
         Claim::Claimed { attempt: 2 }
     );
     ledger
-        .fail_event(&failed, &permanent("bad profile"), T0.plus(LEASE), RETENTION)
+        .fail_event(
+            &failed,
+            &permanent("bad profile"),
+            T0.plus(LEASE),
+            RETENTION,
+        )
         .await
         .expect("fail_event");
     let later = T0.plus(LEASE).plus(RETENTION);

@@ -2,4 +2,6 @@
 //! generic over the adapter, with a macro that turns the list of cases into one
 //! `#[tokio::test]` each in the calling test binary.
 
+pub mod directory;
 pub mod ledger;
+pub mod queue;

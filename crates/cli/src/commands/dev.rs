@@ -1,0 +1,189 @@
+//! `okta-connect dev`: the whole pipeline on this machine, until Ctrl-C.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use okta_connect_core::config::Config;
+use okta_connect_core::rules::relevant_event_types;
+use okta_connect_local::QueueSettings;
+use serde::Serialize;
+
+use crate::commands::{ConfigArg, init_logs, load_config};
+use crate::output::{self, Report};
+use crate::pipeline::{self, ConnectTarget, LocalSettings, Pipeline, Storage};
+
+/// Run the whole pipeline locally: the event-hook endpoint on 127.0.0.1, the worker
+/// on an embedded durable queue, the ledger in SQLite, and a simulated Connect.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Folder for the queue, ledger, simulated Connect users and hook secret.
+    #[arg(long, default_value = ".local-state")]
+    pub state: PathBuf,
+    /// Port of the event-hook endpoint (0: any free port).
+    #[arg(long, default_value_t = 8686)]
+    pub port: u16,
+    /// Address to listen on. Keep loopback unless a tunnel needs otherwise.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// The shared secret Okta sends; default: generated once and kept in the state folder.
+    #[arg(long, env = "OKTA_CONNECT_HOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Which Connect to provision: the simulator, or the real instance of config.ini
+    /// through the standard AWS credential chain.
+    #[arg(long, value_enum, default_value = "sim")]
+    pub connect: ConnectChoice,
+    /// connect-sim seed file (default: the built-in seed matching config.ini).
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Do not throttle the simulated Connect (it allows 2 requests/s, burst 5, like Connect).
+    #[arg(long)]
+    pub no_throttle: bool,
+    /// Seconds a received event stays invisible before another attempt may take it
+    /// (the crash-recovery delay).
+    #[arg(long, default_value_t = 30)]
+    pub visibility_timeout: u64,
+    /// Receives before an event moves to the dead-letter queue.
+    #[arg(long, default_value_t = 5)]
+    pub max_receive_count: u32,
+    /// Use this SQS queue instead of the embedded one (with --dlq-url and --ledger-table).
+    #[arg(long, requires_all = ["dlq_url", "ledger_table"])]
+    pub queue_url: Option<String>,
+    /// The SQS dead-letter queue, with --queue-url.
+    #[arg(long, requires = "queue_url")]
+    pub dlq_url: Option<String>,
+    /// Use this DynamoDB table as the ledger, with --queue-url.
+    #[arg(long, requires = "queue_url")]
+    pub ledger_table: Option<String>,
+}
+
+/// Which Amazon Connect the worker provisions.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ConnectChoice {
+    Sim,
+    Aws,
+}
+
+/// What `dev` prints once it runs: where to point Okta, and where its state lives.
+#[derive(Serialize)]
+pub struct Banner {
+    pub event_hook_url: String,
+    pub header: String,
+    pub secret: String,
+    pub state: PathBuf,
+    pub connect: String,
+    pub subscribe_event_types: Vec<String>,
+}
+
+impl Report for Banner {
+    fn headline(&self) -> Vec<String> {
+        let header = display_header(&self.header);
+        let state = self.state.display().to_string();
+        let state_flag = if self.state == Path::new(".local-state") {
+            String::new()
+        } else {
+            format!(" --state {state}")
+        };
+        let url = &self.event_hook_url;
+        let secret = &self.secret;
+        vec![
+            String::new(),
+            "okta-connect dev is running.".to_string(),
+            String::new(),
+            format!("  Event hook URL  {url}"),
+            format!("  Header          {header}: {secret}"),
+            format!("  State           {state} (queue, ledger, simulated Connect users)"),
+            format!("  Connect         {}", self.connect),
+            String::new(),
+            "Give Okta the URL and header (Workflow → Event Hooks), or try it here:".to_string(),
+            String::new(),
+            format!(
+                "  curl -s -H '{header}: {secret}' -H 'x-okta-verification-challenge: hello' {url}"
+            ),
+            format!(
+                "  cargo run -p okta-connect -- send{state_flag} tests/fixtures/okta/group_membership_add.json"
+            ),
+            "  cargo run -p okta-connect -- demo".to_string(),
+            String::new(),
+            format!(
+                "Subscribe the hook to: {}",
+                self.subscribe_event_types.join(", ")
+            ),
+            "Ctrl-C finishes in-flight work and stops; state is kept for the next start."
+                .to_string(),
+        ]
+    }
+}
+
+/// `authorization` → `Authorization`, as admins type it into Okta.
+fn display_header(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+fn banner(pipeline: &Pipeline, config: &Config, secret: &str) -> Banner {
+    Banner {
+        event_hook_url: pipeline.ingest_url.clone(),
+        header: pipeline.secret_header.clone(),
+        secret: secret.to_string(),
+        state: pipeline.state_dir.clone(),
+        connect: pipeline.sim.as_ref().map_or_else(
+            || format!("AWS, instance {}", config.instance_id),
+            |s| format!("simulated at {} (instance {})", s.url(), config.instance_id),
+        ),
+        subscribe_event_types: relevant_event_types(config),
+    }
+}
+
+pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
+    init_logs(json);
+    let config = load_config(&args.config)?;
+    let secret = pipeline::hook_secret(&args.state, args.secret)?;
+    let connect = match args.connect {
+        ConnectChoice::Sim => ConnectTarget::Simulated {
+            seed: args.seed,
+            throttle: !args.no_throttle,
+        },
+        ConnectChoice::Aws => ConnectTarget::Aws,
+    };
+    let settings = LocalSettings {
+        config: config.clone(),
+        state_dir: args.state.clone(),
+        bind: SocketAddr::new(args.bind, args.port),
+        secret: secret.clone(),
+        connect,
+        queue: QueueSettings {
+            visibility_timeout: Duration::from_secs(args.visibility_timeout.max(1)),
+            max_receive_count: args.max_receive_count.max(1),
+        },
+        storage: match (args.queue_url, args.dlq_url, args.ledger_table) {
+            (Some(queue_url), Some(dead_letter_url), Some(ledger_table)) => Storage::Aws {
+                queue_url,
+                dead_letter_url,
+                ledger_table,
+            },
+            _ => Storage::Embedded,
+        },
+    };
+    let pipeline = Pipeline::start(settings).await?;
+    output::print(&banner(&pipeline, &config, &secret), json)?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
+    eprintln!("stopping: finishing in-flight work …");
+    pipeline.shutdown().await?;
+    eprintln!("stopped; state kept in {}", args.state.display());
+    Ok(ExitCode::SUCCESS)
+}

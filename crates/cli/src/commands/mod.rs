@@ -1,0 +1,80 @@
+//! One module per subcommand: its clap `Args`, its report type, and its `run`. A new
+//! command is one file here plus one line in [`Command`].
+
+pub mod check_config;
+pub mod demo;
+pub mod dev;
+pub mod send;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Subcommand;
+use okta_connect_core::config::Config;
+
+/// The project's own config.ini, used when no file is given and none is in the folder.
+pub const BUILT_IN_CONFIG: &str = include_str!("../../../../config.ini");
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Dev(dev::Args),
+    Demo(demo::Args),
+    Send(send::Args),
+    CheckConfig(check_config::Args),
+}
+
+impl Command {
+    /// Runs the command; `json` switches its output to JSON.
+    pub async fn run(self, json: bool) -> anyhow::Result<ExitCode> {
+        match self {
+            Command::Dev(args) => dev::run(args, json).await,
+            Command::Demo(args) => demo::run(args, json).await,
+            Command::Send(args) => send::run(args, json).await,
+            Command::CheckConfig(args) => check_config::run(args, json),
+        }
+    }
+}
+
+/// Where a command's config.ini comes from.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ConfigArg {
+    /// The config file; default ./config.ini, else the built-in default.
+    #[arg(long, env = "OKTA_CONNECT_CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// `--config`, else ./config.ini, else the built-in default; validated with the
+/// environment's overrides. The error names the file and every problem's key and line.
+pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
+    let (text, origin) = match &arg.config {
+        Some(path) => (read(path)?, path.display().to_string()),
+        None if Path::new("config.ini").exists() => {
+            (read(Path::new("config.ini"))?, "config.ini".to_string())
+        }
+        None => (
+            BUILT_IN_CONFIG.to_string(),
+            "the built-in config.ini".to_string(),
+        ),
+    };
+    Config::parse(&text, std::env::vars()).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Logs to standard error: JSON with `json`, compact lines otherwise.
+pub fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.compact().init();
+    }
+}

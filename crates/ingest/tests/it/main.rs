@@ -1,0 +1,10 @@
+//! The ingest Lambda's flows, one integration binary: the handler over the shared Okta
+//! fixtures and hostile requests, API Gateway envelopes, and SQS on moto.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod gateway;
+mod handler;
+mod hostile;
+mod sqs_moto;

@@ -1,0 +1,479 @@
+//! Processing queued Okta events: the engine every front door drives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use okta_connect_core::config::Config;
+use okta_connect_core::okta::OktaEvent;
+use okta_connect_core::outcome::{Converged, FactKind, Failure, Outcome};
+use okta_connect_core::ports::{Claim, EventQueue, IdentitySource, Ledger, UserDirectory};
+use okta_connect_core::queue::{DeadLetterReason, Delivery, EventAttributes, QueueMessage};
+use okta_connect_core::rules::{Classification, classify};
+use okta_connect_core::time::UnixMillis;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::converge::converge_user;
+use crate::identity::NoIdentitySource;
+use crate::pacing::{Paced, TokenBucket};
+use crate::retry::Backoff;
+use crate::error::SyncError;
+
+/// What the queue should do with one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Disposition {
+    /// Done: delete it (converged, a duplicate, not relevant, or unparseable).
+    Done,
+    /// Hand it back for a later attempt (a batch item failure).
+    Retry,
+    /// Can never succeed: recorded as failed and sent to the dead-letter queue; delete it.
+    DeadLettered,
+}
+
+impl std::fmt::Display for Disposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Disposition::Done => "done",
+            Disposition::Retry => "retry",
+            Disposition::DeadLettered => "dead-lettered",
+        })
+    }
+}
+
+/// The outcome of one message, logged as one line and returned to the front door.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The queue's id for this delivery of the message.
+    pub message_id: String,
+    pub event_uuid: Option<String>,
+    pub okta_user_id: Option<String>,
+    pub disposition: Disposition,
+    /// What processing ended in: [`Outcome::Failed`] for `Retry` and `DeadLettered`.
+    pub outcome: Outcome,
+    pub duration_ms: u64,
+}
+
+impl Report {
+    /// The failure's reason, for anything that did not end well.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.outcome {
+            Outcome::Failed(failure) => Some(&failure.reason),
+            Outcome::NotRelevant { .. } | Outcome::Unparseable { .. } => None,
+            Outcome::Converged { .. } | Outcome::Duplicate => None,
+        }
+    }
+
+    /// What the converge did, when the event's user was converged.
+    pub fn converged(&self) -> Option<&Converged> {
+        match &self.outcome {
+            Outcome::Converged { converged, .. } => Some(converged),
+            _ => None,
+        }
+    }
+}
+
+/// Where [`Engine::settle`] left a set of messages.
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    /// The last report of every message that is no longer pending (done or dead-lettered).
+    pub reports: Vec<Report>,
+    /// Messages still handed back when the rounds ran out.
+    pub pending: Vec<Delivery>,
+    /// Delivery rounds used.
+    pub rounds: usize,
+}
+
+/// Tunables of the engine.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// How long a claimed event is ours. Shorter than the queue's visibility timeout,
+    /// so a crashed worker's event can be claimed when the queue shows it again.
+    pub event_lease: Duration,
+    /// How long one user's converge is ours.
+    pub user_lease: Duration,
+    /// Messages of one batch processed at once (Connect pacing is shared).
+    pub concurrency: usize,
+    /// Stop retrying inside the invocation when less than this is left.
+    pub safety_margin: Duration,
+    /// First backoff after a transient failure; doubles up to `max_backoff`.
+    pub first_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            event_lease: Duration::from_secs(120),
+            user_lease: Duration::from_secs(30),
+            concurrency: 4,
+            safety_margin: Duration::from_secs(3),
+            first_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Awaits `$attempt` (re-evaluated each time) until it succeeds, fails permanently, or
+/// the backoff runs out of time; then yields the last result. A macro, not a function
+/// taking a closure: closures returning borrowing futures defeat the compiler's `Send`
+/// inference (rust-lang/rust#64552) once the batch future is spawned.
+macro_rules! retrying {
+    ($engine:expr, $deadline:expr, $attempt:expr) => {{
+        let mut backoff = Backoff::new(
+            $engine.settings.first_backoff,
+            $engine.settings.max_backoff,
+            $engine.settings.safety_margin,
+            $deadline,
+        );
+        loop {
+            match $attempt.await {
+                Err(SyncError::Transient(reason)) => match backoff.next_wait() {
+                    Some(wait) => {
+                        tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "retrying");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => break Err(SyncError::Transient(reason)),
+                },
+                other => break other,
+            }
+        }
+    }};
+}
+
+/// Reads the time; tests substitute a controllable clock.
+pub type Clock = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
+
+/// Everything one process needs to process events, built once per process.
+pub struct Engine<L, D, Q, I = NoIdentitySource> {
+    pub config: Config,
+    pub settings: Settings,
+    pub ledger: L,
+    pub directory: D,
+    pub dead_letters: Q,
+    pub identity: Option<I>,
+    pub pacing: TokenBucket,
+    pub clock: Clock,
+}
+
+/// How one message's processing went, before the dead-letter decision.
+type Processed = Result<Outcome, SyncError>;
+
+impl<L, D, Q, I> Engine<L, D, Q, I>
+where
+    L: Ledger,
+    D: UserDirectory,
+    Q: EventQueue,
+    I: IdentitySource,
+{
+    /// An engine with default settings and the wall clock.
+    pub fn new(
+        config: Config,
+        ledger: L,
+        directory: D,
+        dead_letters: Q,
+        identity: Option<I>,
+    ) -> Self {
+        let pacing = TokenBucket::new(config.pacing);
+        Self {
+            config,
+            settings: Settings::default(),
+            ledger,
+            directory,
+            dead_letters,
+            identity,
+            pacing,
+            clock: Arc::new(UnixMillis::now),
+        }
+    }
+
+    fn retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.config.ledger_retention_days) * 86_400)
+    }
+
+    /// Processes a batch, `settings.concurrency` messages at a time, and returns one
+    /// report per message in input order. Never fails as a whole: one bad message
+    /// never fails its batch. `deadline` is when the invocation must have answered.
+    pub async fn handle_batch(&self, messages: &[Delivery], deadline: Instant) -> Vec<Report> {
+        let permits = tokio::sync::Semaphore::new(self.settings.concurrency.max(1));
+        // A plain loop of async-fn futures (not a closure over a stream) keeps the
+        // batch future `Send` for any caller that spawns it.
+        let mut work = Vec::with_capacity(messages.len());
+        for message in messages {
+            work.push(self.process_with_permit(&permits, message, deadline));
+        }
+        futures_util::future::join_all(work).await
+    }
+
+    /// Delivers `messages` the way an SQS event source does: batches of `batch_size`,
+    /// one invocation (of `invocation` length) at a time, redelivering whatever is handed
+    /// back, until nothing is or `max_rounds` rounds have run. For benchmarks, tests and
+    /// one-shot runs; a live queue does this with its visibility timeout.
+    pub async fn settle(
+        &self,
+        messages: Vec<Delivery>,
+        batch_size: usize,
+        max_rounds: usize,
+        invocation: Duration,
+    ) -> Settled {
+        let mut settled = Settled {
+            pending: messages,
+            ..Settled::default()
+        };
+        while !settled.pending.is_empty() && settled.rounds < max_rounds {
+            settled.rounds += 1;
+            let mut again = Vec::new();
+            for batch in settled.pending.chunks(batch_size.max(1)) {
+                let reports = self.handle_batch(batch, Instant::now() + invocation).await;
+                // `handle_batch` reports in input order.
+                for (report, message) in reports.into_iter().zip(batch) {
+                    if report.disposition == Disposition::Retry {
+                        let mut message = message.clone();
+                        message.receive_count += 1;
+                        again.push(message);
+                    } else {
+                        settled.reports.push(report);
+                    }
+                }
+            }
+            settled.pending = again;
+        }
+        settled
+    }
+
+    async fn process_with_permit(
+        &self,
+        permits: &tokio::sync::Semaphore,
+        message: &Delivery,
+        deadline: Instant,
+    ) -> Report {
+        // The semaphore is never closed, so acquiring cannot fail; without a permit the
+        // message would merely run unbounded, which is still correct.
+        let _permit = permits.acquire().await.ok();
+        self.process(message, deadline).await
+    }
+
+    /// Processes one message: parse → claim the event uuid in the ledger → record the
+    /// fact it asserts → converge that Okta user under a per-user lease → mark the event
+    /// completed. Transient failures are retried while `deadline` allows, then handed
+    /// back; permanent ones are recorded, dead-lettered with their reason, and done.
+    pub async fn process(&self, message: &Delivery, deadline: Instant) -> Report {
+        let started = Instant::now();
+        let hinted = EventAttributes::read(&message.attributes);
+        let mut report = Report {
+            message_id: message.message_id.clone(),
+            event_uuid: Some(hinted.uuid).filter(|u| !u.is_empty()),
+            okta_user_id: hinted.okta_user_id,
+            disposition: Disposition::Done,
+            outcome: Outcome::Duplicate,
+            duration_ms: 0,
+        };
+        let mut claimed = false;
+        let processed = self
+            .process_inner(message, deadline, &mut report, &mut claimed)
+            .await;
+        (report.disposition, report.outcome) = match processed {
+            Ok(outcome) => (Disposition::Done, outcome),
+            Err(SyncError::Transient(reason)) => {
+                if let Some(uuid) = report.event_uuid.as_ref().filter(|_| claimed) {
+                    // Let the redelivery claim at once instead of waiting out the lease.
+                    let _ = self.ledger.release_event(uuid).await;
+                }
+                (
+                    Disposition::Retry,
+                    Outcome::Failed(SyncError::Transient(reason).to_failure()),
+                )
+            }
+            Err(permanent @ SyncError::Permanent(_)) => {
+                let failure = permanent.to_failure();
+                let disposition = self.dead_letter(message, &report, &failure).await;
+                (disposition, Outcome::Failed(failure))
+            }
+        };
+        report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        log(&report);
+        report
+    }
+
+    async fn process_inner(
+        &self,
+        message: &Delivery,
+        deadline: Instant,
+        report: &mut Report,
+        claimed: &mut bool,
+    ) -> Processed {
+        let event = match OktaEvent::parse(&message.body) {
+            Ok(event) => event,
+            Err(e) => {
+                // Never retry what cannot change; remember why when the uuid is known.
+                let outcome = Outcome::Unparseable {
+                    reason: e.to_string(),
+                };
+                if let Some(uuid) = &report.event_uuid {
+                    let now = (self.clock)();
+                    self.ledger
+                        .complete_event(uuid, &outcome, now, self.retention())
+                        .await?;
+                }
+                return Ok(outcome);
+            }
+        };
+        report.event_uuid = Some(event.uuid.clone());
+        let claim = retrying!(self, deadline, async {
+            let now = (self.clock)();
+            Ok::<_, SyncError>(
+                self.ledger
+                    .claim_event(&event.uuid, now, self.settings.event_lease)
+                    .await?,
+            )
+        })?;
+        match claim {
+            Claim::Completed(_) => return Ok(Outcome::Duplicate),
+            Claim::Busy { lease_until } => {
+                return Err(SyncError::Transient(format!(
+                    "event is being processed elsewhere until {lease_until}"
+                )));
+            }
+            Claim::Claimed { .. } => *claimed = true,
+        }
+        let fact = match classify(&event, &self.config) {
+            Classification::NotRelevant(reason) => {
+                let outcome = Outcome::NotRelevant { reason };
+                let now = (self.clock)();
+                self.ledger
+                    .complete_event(&event.uuid, &outcome, now, self.retention())
+                    .await?;
+                return Ok(outcome);
+            }
+            Classification::Fact(fact) => fact,
+        };
+        report.okta_user_id = Some(fact.okta_user_id.clone());
+        retrying!(self, deadline, async {
+            Ok::<_, SyncError>(self.ledger.record_fact(&fact).await?)
+        })?;
+        // Converge even when the fact was stale: an earlier attempt may have recorded it
+        // and died before Connect was updated.
+        let holder = format!("{}:{}", event.uuid, message.message_id);
+        let converged = retrying!(
+            self,
+            deadline,
+            self.converge_leased(&fact.okta_user_id, &holder)
+        )?;
+        let outcome = Outcome::Converged {
+            fact: FactKind::of(&fact),
+            converged,
+        };
+        let now = (self.clock)();
+        retrying!(self, deadline, async {
+            Ok::<_, SyncError>(
+                self.ledger
+                    .complete_event(&event.uuid, &outcome, now, self.retention())
+                    .await?,
+            )
+        })?;
+        Ok(outcome)
+    }
+
+    /// Converges one Okta user now (paced, under the per-user lease held by `holder`).
+    pub async fn converge_leased(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+    ) -> Result<Converged, SyncError> {
+        let now = (self.clock)();
+        if !self
+            .ledger
+            .lease_user(okta_user_id, holder, now, self.settings.user_lease)
+            .await?
+        {
+            return Err(SyncError::Transient(
+                "another worker is converging this user".into(),
+            ));
+        }
+        let paced = Paced::new(&self.directory, &self.pacing);
+        let result = converge_user(
+            okta_user_id,
+            &self.config,
+            &self.ledger,
+            &paced,
+            self.identity.as_ref(),
+        )
+        .await;
+        // Best effort: an unreleased lease simply expires.
+        let _ = self.ledger.release_user(okta_user_id, holder).await;
+        result
+    }
+
+    /// Records the failure and sends the original message plus the reason to the DLQ.
+    /// If either fails, the message goes back to the queue instead, to try again.
+    async fn dead_letter(
+        &self,
+        message: &Delivery,
+        report: &Report,
+        failure: &Failure,
+    ) -> Disposition {
+        let now = (self.clock)();
+        if let Some(uuid) = &report.event_uuid
+            && let Err(e) = self
+                .ledger
+                .fail_event(uuid, failure, now, self.retention())
+                .await
+        {
+            tracing::warn!(event_uuid = %uuid, error = %e, "could not record the failure; retrying");
+            return Disposition::Retry;
+        }
+        let mut attributes = message.attributes.clone();
+        DeadLetterReason {
+            reason: failure.reason.clone(),
+            class: failure.class,
+            failed_at: now,
+            source_message_id: message.message_id.clone(),
+        }
+        .write_into(&mut attributes);
+        let entry = QueueMessage {
+            entry_id: "0".into(),
+            body: message.body.clone(),
+            attributes,
+        };
+        match self
+            .dead_letters
+            .send_batch(std::slice::from_ref(&entry))
+            .await
+        {
+            Ok(rejected) if rejected.is_empty() => Disposition::DeadLettered,
+            Ok(rejected) => {
+                let why = rejected
+                    .first()
+                    .map(|r| r.reason.clone())
+                    .unwrap_or_default();
+                tracing::warn!(reason = %why, "dead-letter queue rejected the message; retrying");
+                Disposition::Retry
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dead-letter queue unavailable; retrying");
+                Disposition::Retry
+            }
+        }
+    }
+}
+
+fn log(report: &Report) {
+    let converged = report.converged();
+    let steps: Vec<String> = converged
+        .map(|c| c.steps.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let desired = converged.map(|c| c.desired.to_string());
+    let connect_user_id = converged.and_then(|c| c.connect_user_id.as_deref());
+    tracing::info!(
+        message_id = %report.message_id,
+        event_uuid = report.event_uuid.as_deref().unwrap_or(""),
+        okta_user_id = report.okta_user_id.as_deref().unwrap_or(""),
+        outcome = %report.outcome,
+        desired = desired.as_deref().unwrap_or(""),
+        steps = %steps.join(","),
+        connect_user_id = connect_user_id.unwrap_or(""),
+        disposition = %report.disposition,
+        duration_ms = report.duration_ms,
+        "event processed"
+    );
+}

@@ -1,0 +1,29 @@
+//! The use case of the pipeline, over core's ports: every front door (the worker Lambda,
+//! the CLI's local run, later reconcile and other ingest paths) calls this crate, and
+//! nothing else does the work.
+//!
+//! - [`Engine::process`] / [`Engine::handle_batch`]: one queued Okta event — parse →
+//!   claim its uuid in the ledger → record the fact it asserts → converge that Okta user
+//!   under a per-user lease → complete the event with its typed
+//!   [`Outcome`](okta_connect_core::outcome::Outcome). Transient failures (throttling,
+//!   5xx, timeouts) are retried inside the invocation while time allows, then handed back
+//!   to the queue; failures that can never succeed are recorded, sent to the
+//!   dead-letter queue with their reason, and done, so they burn no retries.
+//! - [`converge_user`]: one user's desired Connect state applied as the difference.
+//! - [`pacing`]: the token bucket every Connect call (retries included) goes through.
+//!
+//! Dependency rule: this crate depends on `okta-connect-core` only (no AWS, no SQLite,
+//! no Lambda); adapters are passed in through the ports.
+
+pub mod converge;
+pub mod engine;
+pub mod error;
+pub mod identity;
+pub mod pacing;
+mod retry;
+
+pub use converge::converge_user;
+pub use engine::{Clock, Disposition, Engine, Report, Settings, Settled};
+pub use error::SyncError;
+pub use identity::NoIdentitySource;
+pub use pacing::{Paced, TokenBucket};

@@ -1,0 +1,7 @@
+//! The sync engine's flows, one integration binary: the engine over real adapters
+//! (DynamoDB ledger and SQS dead-letter queue on moto, Amazon Connect on connect-sim)
+//! through the real AWS SDKs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod engine;

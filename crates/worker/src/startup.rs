@@ -1,0 +1,185 @@
+//! What the worker Lambda reads at cold start, and the engine it builds from it, kept
+//! apart from `main.rs` so it can be tested without a process.
+
+use std::path::{Path, PathBuf};
+
+use okta_connect_aws::connect::ConnectDirectory;
+use okta_connect_aws::dynamodb::DynamoLedger;
+use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_aws::sqs::SqsQueue;
+use okta_connect_core::config::{Config, ConfigError};
+use okta_connect_sync::{Engine, NoIdentitySource};
+
+/// Path of the bundled `config.ini`; without it only `OKTA_CONNECT__SECTION__KEY`
+/// variables configure the worker.
+pub const CONFIG_FILE_VAR: &str = "OKTA_CONNECT_CONFIG_FILE";
+/// The DynamoDB ledger table.
+pub const LEDGER_TABLE_VAR: &str = "OKTA_CONNECT_LEDGER_TABLE";
+/// The dead-letter queue's URL.
+pub const DLQ_URL_VAR: &str = "OKTA_CONNECT_DLQ_URL";
+/// An emulator endpoint for every AWS client (tests and local runs only).
+pub const ENDPOINT_URL_VAR: &str = "OKTA_CONNECT_AWS_ENDPOINT_URL";
+
+/// The worker as deployed: DynamoDB ledger, Amazon Connect, SQS dead-letter queue.
+pub type LambdaEngine = Engine<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource>;
+
+/// Everything the worker needs to build its engine.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    pub config: Config,
+    pub ledger_table: String,
+    pub dlq_url: String,
+    pub endpoint_url: Option<String>,
+}
+
+/// Why the worker refuses to start. Each names the variable or key to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0} is not set")]
+    Missing(&'static str),
+    #[error("cannot read config file {path}: {source}")]
+    ConfigFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{origin}: {source}")]
+    Config { origin: String, source: ConfigError },
+}
+
+impl Startup {
+    /// Reads the settings from `vars` (pass `std::env::vars()`), reading the optional
+    /// config file with `read_file`; the whole config is validated here, once.
+    pub fn from_env(
+        vars: impl IntoIterator<Item = (String, String)>,
+        read_file: impl Fn(&Path) -> std::io::Result<String>,
+    ) -> Result<Self, StartupError> {
+        let vars: Vec<(String, String)> = vars.into_iter().collect();
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let (text, origin) = match lookup(CONFIG_FILE_VAR) {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                let text = read_file(&path).map_err(|source| StartupError::ConfigFile {
+                    path: path.clone(),
+                    source,
+                })?;
+                (text, path.display().to_string())
+            }
+            None => (String::new(), "the environment".to_string()),
+        };
+        let config = Config::parse(&text, vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|source| StartupError::Config { origin, source })?;
+        Ok(Self {
+            config,
+            ledger_table: lookup(LEDGER_TABLE_VAR).ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
+            dlq_url: lookup(DLQ_URL_VAR).ok_or(StartupError::Missing(DLQ_URL_VAR))?,
+            endpoint_url: lookup(ENDPOINT_URL_VAR),
+        })
+    }
+
+    /// Builds the SDK clients (once per execution environment) and the engine.
+    pub async fn build(self) -> LambdaEngine {
+        let aws = sdk::load(&AwsSettings {
+            region: self.config.region.clone(),
+            endpoint_url: self.endpoint_url,
+            ..AwsSettings::default()
+        })
+        .await;
+        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&aws), self.ledger_table);
+        let directory = ConnectDirectory::new(
+            aws_sdk_connect::Client::new(&aws),
+            self.config.instance_id.to_string(),
+        );
+        let dead_letters = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), self.dlq_url);
+        Engine::new(self.config, ledger, directory, dead_letters, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INSTANCE: &str = "abcdefgh-0122-4131-adc2-a0ebe5a2b2a7";
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn no_file(_: &Path) -> std::io::Result<String> {
+        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "absent"))
+    }
+
+    #[test]
+    fn reads_the_config_file_and_the_environment() {
+        let config = okta_connect_testkit::fixtures::CONFIG_INI;
+        let startup = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+                ("OKTA_CONNECT__SYNC__REMOVAL_POLICY", "IGNORE"),
+            ]),
+            |path| {
+                assert_eq!(path, Path::new("/var/task/config.ini"));
+                Ok(config.to_string())
+            },
+        )
+        .unwrap();
+        assert_eq!(startup.ledger_table, "ledger");
+        assert_eq!(startup.dlq_url, "https://sqs.example/dlq");
+        assert_eq!(startup.endpoint_url, None);
+        assert_eq!(
+            startup.config.removal,
+            okta_connect_core::config::RemovalPolicy::Ignore
+        );
+    }
+
+    #[test]
+    fn each_missing_setting_is_named() {
+        let base = [
+            ("OKTA_CONNECT__CONNECT__INSTANCE_ID", INSTANCE),
+            ("OKTA_CONNECT__OKTA__GROUP_NAME", "agents"),
+            ("OKTA_CONNECT__CONNECT__ROUTING_PROFILE_ID", INSTANCE),
+            ("OKTA_CONNECT__CONNECT__SECURITY_PROFILE_IDS", INSTANCE),
+        ];
+        let mut all = base.to_vec();
+        all.push((DLQ_URL_VAR, "https://sqs.example/dlq"));
+        let err = Startup::from_env(vars(&all), no_file).unwrap_err();
+        assert!(err.to_string().contains(LEDGER_TABLE_VAR), "{err}");
+
+        let mut all = base.to_vec();
+        all.push((LEDGER_TABLE_VAR, "ledger"));
+        let err = Startup::from_env(vars(&all), no_file).unwrap_err();
+        assert!(err.to_string().contains(DLQ_URL_VAR), "{err}");
+
+        let err = Startup::from_env(
+            vars(&[(CONFIG_FILE_VAR, "/nowhere.ini"), (LEDGER_TABLE_VAR, "t")]),
+            no_file,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nowhere.ini"), "{err}");
+    }
+
+    #[test]
+    fn an_invalid_config_names_the_key() {
+        let err = Startup::from_env(
+            vars(&[
+                ("OKTA_CONNECT__CONNECT__INSTANCE_ID", "not an id"),
+                (LEDGER_TABLE_VAR, "t"),
+                (DLQ_URL_VAR, "u"),
+            ]),
+            no_file,
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("INSTANCE_ID"), "{text}");
+        assert!(text.contains("OKTA_CONNECT__CONNECT__INSTANCE_ID"), "{text}");
+    }
+}
