@@ -53,6 +53,17 @@ impl ConnectDirectory {
         }
     }
 
+    /// A directory on an existing client, rebuilt with this directory's request counter
+    /// (prefer [`from_config`](Self::from_config)).
+    pub fn new(client: Client, instance_id: impl Into<String>) -> Self {
+        let requests = RequestCounter::new();
+        Self {
+            client: sdk::counted_connect_client(&client, &requests),
+            instance_id: instance_id.into(),
+            requests,
+        }
+    }
+
     pub fn instance_id(&self) -> &str {
         &self.instance_id
     }
@@ -223,7 +234,10 @@ impl ConnectDirectory {
 }
 
 impl UserDirectory for ConnectDirectory {
-    async fn find_by_username(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+    async fn find_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<ConnectUser>, DirectoryError> {
         let criteria = UserSearchCriteria::builder()
             .string_condition(
                 StringCondition::builder()
@@ -378,9 +392,13 @@ mod tests {
 
     #[test]
     fn modelled_errors_by_type() {
-        let duplicate =
-            CreateUserError::DuplicateResourceException(DuplicateResourceException::builder().build());
-        assert!(matches!(create_error(duplicate, 409), DirectoryError::Duplicate(_)));
+        let duplicate = CreateUserError::DuplicateResourceException(
+            DuplicateResourceException::builder().build(),
+        );
+        assert!(matches!(
+            create_error(duplicate, 409),
+            DirectoryError::Duplicate(_)
+        ));
         // LimitExceeded is a 429 too, but a quota: permanent, not throttling.
         let quota =
             CreateUserError::LimitExceededException(LimitExceededException::builder().build());
@@ -420,7 +438,9 @@ mod tests {
     #[test]
     fn construction_failures_are_permanent() {
         let err: SdkError<CreateUserError, HttpResponse> = SdkError::ConstructionFailure(
-            ConstructionFailure::builder().source("no InstanceId").build(),
+            ConstructionFailure::builder()
+                .source("no InstanceId")
+                .build(),
         );
         let got = classify(&err, kind_of!(CreateUserError));
         assert!(matches!(got, DirectoryError::Invalid(_)), "{got:?}");

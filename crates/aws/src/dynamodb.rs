@@ -150,6 +150,18 @@ impl DynamoLedger {
         }
     }
 
+    /// A ledger on an existing client, rebuilt with this ledger's request counter
+    /// (prefer [`from_config`](Self::from_config)).
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let requests = RequestCounter::new();
+        Self {
+            client: sdk::counted_dynamodb_client(&client, &requests),
+            table: table.into(),
+            requests,
+            query_page_size: None,
+        }
+    }
+
     /// [`from_config`](Self::from_config) with the configuration loaded from `settings`
     /// (region, timeouts, retries, emulator endpoint).
     pub async fn connect(settings: &AwsSettings, table: impl Into<String>) -> Self {

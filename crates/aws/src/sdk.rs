@@ -152,10 +152,11 @@ impl Intercept for RequestCounter {
     }
 }
 
-/// Builds one service's client from the shared configuration with `counter` attached.
+/// Builds one service's client from the shared configuration with `counter` attached,
+/// and rebuilds an existing client with it.
 macro_rules! client_builder {
-    ($(#[$doc:meta])* $feature:literal, $name:ident, $sdk:ident) => {
-        $(#[$doc])*
+    ($feature:literal, $sdk:ident, $name:ident, $counted:ident, $service:literal) => {
+        #[doc = concat!("An ", $service, " client counting its requests in `counter`.")]
         #[cfg(feature = $feature)]
         pub fn $name(config: &SdkConfig, counter: &RequestCounter) -> $sdk::Client {
             $sdk::Client::from_conf(
@@ -164,24 +165,45 @@ macro_rules! client_builder {
                     .build(),
             )
         }
+
+        #[doc = concat!(
+            "`client`'s configuration as a new ", $service,
+            " client that also counts its requests in `counter` (the original is untouched)."
+        )]
+        #[cfg(feature = $feature)]
+        pub fn $counted(client: &$sdk::Client, counter: &RequestCounter) -> $sdk::Client {
+            $sdk::Client::from_conf(
+                client
+                    .config()
+                    .to_builder()
+                    .interceptor(counter.clone())
+                    .build(),
+            )
+        }
     };
 }
 
+client_builder!("sqs", aws_sdk_sqs, sqs_client, counted_sqs_client, "SQS");
 client_builder!(
-    /// An SQS client counting its requests in `counter`.
-    "sqs", sqs_client, aws_sdk_sqs
+    "dynamodb",
+    aws_sdk_dynamodb,
+    dynamodb_client,
+    counted_dynamodb_client,
+    "DynamoDB"
 );
 client_builder!(
-    /// A DynamoDB client counting its requests in `counter`.
-    "dynamodb", dynamodb_client, aws_sdk_dynamodb
+    "connect",
+    aws_sdk_connect,
+    connect_client,
+    counted_connect_client,
+    "Amazon Connect"
 );
 client_builder!(
-    /// An Amazon Connect client counting its requests in `counter`.
-    "connect", connect_client, aws_sdk_connect
-);
-client_builder!(
-    /// A Secrets Manager client counting its requests in `counter`.
-    "secretsmanager", secretsmanager_client, aws_sdk_secretsmanager
+    "secretsmanager",
+    aws_sdk_secretsmanager,
+    secretsmanager_client,
+    counted_secretsmanager_client,
+    "Secrets Manager"
 );
 
 // ---------------------------------------------------------------- classification
@@ -420,7 +442,11 @@ mod tests {
         assert!(text.starts_with("Big: é"));
         let timeout: SdkError<OpError, HttpResponse> =
             SdkError::TimeoutError(TimeoutError::builder().source("slow").build());
-        assert!(describe(&timeout).contains("slow"), "{}", describe(&timeout));
+        assert!(
+            describe(&timeout).contains("slow"),
+            "{}",
+            describe(&timeout)
+        );
     }
 
     #[test]

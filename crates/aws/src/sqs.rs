@@ -41,8 +41,8 @@ use aws_sdk_sqs::types::{
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueConsumer, QueueError};
 use okta_connect_core::queue::{
-    Attributes, DeadLetter, Delivery, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_RECEIVE,
-    QueueCounts, QueueMessage, Receipt, RedriveMethod, Redriven, RejectedEntry,
+    Attributes, DeadLetter, Delivery, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_RECEIVE, QueueCounts,
+    QueueMessage, Receipt, RedriveMethod, Redriven, RejectedEntry,
 };
 use okta_connect_core::time::UnixMillis;
 
@@ -77,6 +77,17 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
+    /// A queue on an existing client, rebuilt with this queue's request counter (prefer
+    /// [`from_config`](Self::from_config)).
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        let requests = RequestCounter::new();
+        Self {
+            client: sdk::counted_sqs_client(&client, &requests),
+            queue_url: queue_url.into(),
+            requests,
+        }
+    }
+
     /// A queue with a client built from `config` (see [`sdk::load`]); build it once per
     /// process and share it.
     pub fn from_config(config: &SdkConfig, queue_url: impl Into<String>) -> Self {
@@ -333,9 +344,9 @@ impl SqsConsumer {
             .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .message_attribute_names("All")
             .customize()
-            .config_override(self.long_poll(Duration::from_secs(
-                u64::try_from(wait_secs).unwrap_or(0),
-            )))
+            .config_override(
+                self.long_poll(Duration::from_secs(u64::try_from(wait_secs).unwrap_or(0))),
+            )
             .send()
             .await
             .map_err(|err| queue_error("ReceiveMessage", queue_url, &err))?;
@@ -483,10 +494,25 @@ impl SqsConsumer {
         })
     }
 
-    /// Copies `messages` (one receive, at most 10) to the source queue and deletes them
-    /// from the DLQ; returns how many moved.
+    /// Copies `messages` (one receive, at most 10) to the source queue and deletes from
+    /// the DLQ those whose copy was accepted (even when a later send failed); returns how
+    /// many moved. Refused ones stay in the DLQ, visible again after the relay's
+    /// visibility timeout.
     async fn relay_batch(&self, messages: &[Message]) -> Result<u64, QueueError> {
         let mut sent: Vec<&str> = Vec::new();
+        let copied = self.copy_to_source(messages, &mut sent).await;
+        self.delete_dead_letters(&sent).await?;
+        copied?;
+        Ok(sent.len() as u64)
+    }
+
+    /// Sends `messages` to the source queue in batches within SQS's limits, adding the
+    /// DLQ receipt of each accepted copy to `sent`; stops at the first refusal.
+    async fn copy_to_source<'m>(
+        &self,
+        messages: &'m [Message],
+        sent: &mut Vec<&'m str>,
+    ) -> Result<(), QueueError> {
         for group in byte_bounded(messages) {
             let entries = group
                 .iter()
@@ -501,6 +527,14 @@ impl SqsConsumer {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let rejected = send_entries(&self.client, &self.queue_url, entries).await?;
+            let refused: HashSet<&str> = rejected.iter().map(|r| r.entry_id.as_str()).collect();
+            sent.extend(
+                group
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !refused.contains(i.to_string().as_str()))
+                    .filter_map(|(_, m)| m.receipt_handle()),
+            );
             if let Some(first) = rejected.first() {
                 let reason = format!(
                     "SQS SendMessageBatch on {}: {} of {} relayed messages refused: {}",
@@ -509,26 +543,13 @@ impl SqsConsumer {
                     group.len(),
                     first.reason
                 );
-                // The refused ones stay in the DLQ (visible again after the relay's
-                // visibility timeout); the sent ones are deleted below first.
-                let refused: HashSet<&str> = rejected.iter().map(|r| r.entry_id.as_str()).collect();
-                sent.extend(
-                    group
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| !refused.contains(i.to_string().as_str()))
-                        .filter_map(|(_, m)| m.receipt_handle()),
-                );
-                self.delete_dead_letters(&sent).await?;
                 return Err(match first.class {
                     ErrorClass::Transient => QueueError::Transient(reason),
                     ErrorClass::Permanent => QueueError::Permanent(reason),
                 });
             }
-            sent.extend(group.iter().filter_map(|m| m.receipt_handle()));
         }
-        self.delete_dead_letters(&sent).await?;
-        Ok(sent.len() as u64)
+        Ok(())
     }
 
     async fn delete_dead_letters(&self, receipts: &[&str]) -> Result<(), QueueError> {
@@ -600,7 +621,8 @@ impl SqsConsumer {
             if let Some(newest) = tasks.results().first()
                 && newest.task_handle().is_none_or(|h| h == handle)
             {
-                let moved = u64::try_from(newest.approximate_number_of_messages_moved()).unwrap_or(0);
+                let moved =
+                    u64::try_from(newest.approximate_number_of_messages_moved()).unwrap_or(0);
                 match newest.status() {
                     Some("COMPLETED") => {
                         return Ok(Redriven {
@@ -763,7 +785,11 @@ impl QueueConsumer for SqsConsumer {
         match result {
             Ok(_) => Ok(()),
             Err(err) if is_stale_visibility_change(&err) => Ok(()),
-            Err(err) => Err(queue_error("ChangeMessageVisibility", &self.queue_url, &err)),
+            Err(err) => Err(queue_error(
+                "ChangeMessageVisibility",
+                &self.queue_url,
+                &err,
+            )),
         }
     }
 
@@ -830,9 +856,7 @@ impl QueueConsumer for SqsConsumer {
         self.unhide(receipts.into_values().collect()).await;
         outcome?;
         let mut letters: Vec<DeadLetter> = seen.into_values().collect();
-        letters.sort_by(|a, b| {
-            (a.sent_at, &a.message_id).cmp(&(b.sent_at, &b.message_id))
-        });
+        letters.sort_by(|a, b| (a.sent_at, &a.message_id).cmp(&(b.sent_at, &b.message_id)));
         letters.truncate(max);
         Ok(letters)
     }
@@ -932,7 +956,9 @@ fn is_stale_delete(err: &SdkError<DeleteMessageError, HttpResponse>) -> bool {
     #[allow(deprecated)] // InvalidIdFormat: older SQS answers for a stale handle.
     let stale = matches!(
         err.as_service_error(),
-        Some(DeleteMessageError::ReceiptHandleIsInvalid(_) | DeleteMessageError::InvalidIdFormat(_))
+        Some(
+            DeleteMessageError::ReceiptHandleIsInvalid(_) | DeleteMessageError::InvalidIdFormat(_)
+        )
     );
     stale
 }
@@ -1004,19 +1030,37 @@ mod tests {
 
     #[test]
     fn queue_errors_name_operation_queue_code_and_status() {
+        // As the SDK deserialises it: the error metadata carries code and message.
         let missing = ReceiveMessageError::QueueDoesNotExist(
-            QueueDoesNotExist::builder().message("gone").build(),
+            QueueDoesNotExist::builder()
+                .message("gone")
+                .meta(
+                    aws_sdk_sqs::error::ErrorMetadata::builder()
+                        .code("AWS.SimpleQueueService.NonExistentQueue")
+                        .message("gone")
+                        .build(),
+                )
+                .build(),
         );
-        match queue_error("ReceiveMessage", "http://q/1/events", &service(missing, 400)) {
+        match queue_error(
+            "ReceiveMessage",
+            "http://q/1/events",
+            &service(missing, 400),
+        ) {
             QueueError::Permanent(text) => {
-                assert!(text.starts_with("SQS ReceiveMessage on http://q/1/events: "), "{text}");
-                assert!(text.ends_with(": gone (HTTP 400)"), "{text}");
+                assert!(
+                    text.starts_with("SQS ReceiveMessage on http://q/1/events: "),
+                    "{text}"
+                );
+                assert!(
+                    text.ends_with("AWS.SimpleQueueService.NonExistentQueue: gone (HTTP 400)"),
+                    "{text}"
+                );
             }
             other => panic!("{other:?}"),
         }
-        let throttled = ReceiveMessageError::OverLimit(
-            aws_sdk_sqs::types::error::OverLimit::builder().build(),
-        );
+        let throttled =
+            ReceiveMessageError::OverLimit(aws_sdk_sqs::types::error::OverLimit::builder().build());
         assert!(matches!(
             queue_error("ReceiveMessage", "q", &service(throttled, 403)),
             QueueError::Transient(_)
@@ -1030,9 +1074,8 @@ mod tests {
         assert!(is_stale_delete(&service(invalid, 400)));
         let throttled = DeleteMessageError::RequestThrottled(RequestThrottled::builder().build());
         assert!(!is_stale_delete(&service(throttled, 400)));
-        let not_in_flight = ChangeMessageVisibilityError::MessageNotInflight(
-            MessageNotInflight::builder().build(),
-        );
+        let not_in_flight =
+            ChangeMessageVisibilityError::MessageNotInflight(MessageNotInflight::builder().build());
         assert!(is_stale_visibility_change(&service(not_in_flight, 400)));
         let missing =
             ChangeMessageVisibilityError::QueueDoesNotExist(QueueDoesNotExist::builder().build());

@@ -416,7 +416,13 @@ impl Report for DemoReport {
         }
         let mut users = Table::new(
             "Connect users",
-            &["username", "name", "mapping", "security profiles", "hierarchy"],
+            &[
+                "username",
+                "name",
+                "mapping",
+                "security profiles",
+                "hierarchy",
+            ],
         );
         for u in &self.users {
             users.row([
@@ -438,9 +444,13 @@ impl Report for DemoReport {
                     .map_or_else(String::new, ToString::to_string),
             ]);
         }
-        let mut dead = Table::new("Dead-letter queue", &["event uuid", "reason"]).when_empty("(empty)");
+        let mut dead =
+            Table::new("Dead-letter queue", &["event uuid", "reason"]).when_empty("(empty)");
         for d in &self.dead_letters {
-            dead.row([d.uuid.clone(), d.reason.chars().take(100).collect::<String>()]);
+            dead.row([
+                d.uuid.clone(),
+                d.reason.chars().take(100).collect::<String>(),
+            ]);
         }
         vec![deliveries, users, events, dead]
     }

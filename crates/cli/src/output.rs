@@ -46,7 +46,7 @@ impl Table {
             return out;
         }
         let mut grid = Grid::new();
-        grid.load_preset(UTF8_BORDERS_ONLY)
+        grid.load_style(UTF8_BORDERS_ONLY)
             .set_content_arrangement(ContentArrangement::Dynamic)
             .set_header(self.header.clone());
         for row in &self.rows {
@@ -96,11 +96,13 @@ pub fn render(report: &impl Report) -> String {
     out
 }
 
-/// Prints `report` to standard output: pretty JSON with `json`, else [`render`].
+/// Prints `report` to standard output: with `json` one JSON document on one line (so a
+/// program reading a long-running command's output line by line gets it whole), else
+/// [`render`].
 pub fn print(report: &impl Report, json: bool) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     if json {
-        let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+        let text = serde_json::to_string(report).map_err(std::io::Error::other)?;
         writeln!(stdout, "{text}")
     } else {
         write!(stdout, "{}", render(report))
@@ -139,7 +141,9 @@ mod tests {
         };
         let text = render(&sample);
         assert!(text.starts_with("Sample report\n"), "{text}");
-        for word in ["Things", "name", "count", "alpha", "beta", "22", "(empty)", "done"] {
+        for word in [
+            "Things", "name", "count", "alpha", "beta", "22", "(empty)", "done",
+        ] {
             assert!(text.contains(word), "{word} missing in\n{text}");
         }
         assert!(!text.contains("Sample {"), "no Debug output");

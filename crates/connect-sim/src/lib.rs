@@ -9,6 +9,9 @@
 //! Admin endpoints under `/_sim` and the methods of [`Sim`] expose counters, users, faults
 //! and quotas.
 //!
+//! Dependency rule: depends on no crate of this workspace, so it stays an independent
+//! oracle of Connect's behaviour; tests check it through the real SDK, not our adapter.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), connect_sim::SimError> {
 //! use connect_sim::{Faults, RateLimit, Seed, Sim};

@@ -27,10 +27,18 @@ pub struct ConnectUser {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "change", rename_all = "snake_case")]
 pub enum Change {
-    Identity { identity: IdentityInfo },
-    RoutingProfile { routing_profile_id: ConnectId },
-    SecurityProfiles { security_profile_ids: Vec<ConnectId> },
-    Hierarchy { hierarchy_group_id: ConnectId },
+    Identity {
+        identity: IdentityInfo,
+    },
+    RoutingProfile {
+        routing_profile_id: ConnectId,
+    },
+    SecurityProfiles {
+        security_profile_ids: Vec<ConnectId>,
+    },
+    Hierarchy {
+        hierarchy_group_id: ConnectId,
+    },
 }
 
 /// One Connect write.

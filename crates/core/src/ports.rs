@@ -78,7 +78,8 @@ pub trait QueueConsumer: Send + Sync {
 
     /// Deletes a processed message. A stale receipt is not an error (the message was
     /// received again elsewhere; that delivery settles it).
-    fn acknowledge(&self, receipt: &Receipt) -> impl Future<Output = Result<(), QueueError>> + Send;
+    fn acknowledge(&self, receipt: &Receipt)
+    -> impl Future<Output = Result<(), QueueError>> + Send;
 
     /// Makes a message visible again after `delay`, for another attempt.
     fn hand_back(

@@ -65,7 +65,11 @@ impl EventAttributes {
         put(&mut out, attribute::UUID, Some(&self.uuid));
         put(&mut out, attribute::EVENT_TYPE, Some(&self.event_type));
         put(&mut out, attribute::PUBLISHED, Some(&self.published));
-        put(&mut out, attribute::OKTA_USER_ID, self.okta_user_id.as_ref());
+        put(
+            &mut out,
+            attribute::OKTA_USER_ID,
+            self.okta_user_id.as_ref(),
+        );
         put(&mut out, attribute::DELIVERY_ID, self.delivery_id.as_ref());
         out
     }

@@ -178,8 +178,8 @@ enum Pending {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::okta::Delivery;
     use crate::fixtures;
+    use crate::okta::Delivery;
 
     fn config() -> Config {
         Config::from_ini(fixtures::CONFIG_INI).unwrap()

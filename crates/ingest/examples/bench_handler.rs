@@ -12,9 +12,9 @@
 use std::time::{Duration, Instant};
 
 use okta_connect_aws::secrets::SecretValues;
+use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings, handle};
 use okta_connect_testkit::fixtures;
 use okta_connect_testkit::memory::MemoryQueue;
-use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings, handle};
 
 const SECRET: &str = "bench-secret-value-0123456789abcdef";
 
@@ -38,7 +38,7 @@ fn main() {
         .unwrap_or(2000);
     // A real JSON subscriber, writing to a sink: the log line's cost is included.
     tracing::subscriber::set_global_default(
-        tracing_subscriber::fmt()
+        lambda_runtime::tracing::subscriber::fmt()
             .json()
             .flatten_event(true)
             .with_writer(std::io::sink)

@@ -262,7 +262,10 @@ mod tests {
         assert_eq!(first.attributes[attribute::EVENT_TYPE], event.event_type);
         assert_eq!(first.attributes[attribute::PUBLISHED], event.published);
         assert_eq!(
-            first.attributes.get(attribute::OKTA_USER_ID).map(String::as_str),
+            first
+                .attributes
+                .get(attribute::OKTA_USER_ID)
+                .map(String::as_str),
             event.okta_user().and_then(|u| u.id.as_deref())
         );
         assert_eq!(

@@ -49,7 +49,12 @@
 //! - [`gateway`]: API Gateway HTTP API (2.0) and REST API (1.0) events to and from it.
 //! - [`enqueue`]: messages, batching, resending.
 //! - [`secret`]: the hook secret, compared in constant time; where it comes from.
-//! - [`startup`]: the environment the binary reads at cold start.
+//! - [`startup`]: the environment the binary reads at cold start, and the SQS client and
+//!   hook secret it builds once.
+//!
+//! Dependency rule: a front door. Depends on `okta-connect-core` and on the AWS adapters
+//! of SQS and Secrets Manager only (`okta-connect-aws` with those two features): it never
+//! links Connect or DynamoDB.
 
 pub mod enqueue;
 pub mod error;

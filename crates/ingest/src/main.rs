@@ -21,7 +21,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let ingest = Arc::new(ingest);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let ingest = Arc::clone(&ingest);
-        async move { Ok::<_, lambda_runtime::Error>(gateway::handle_event(&event.payload, &ingest).await) }
+        async move {
+            Ok::<_, lambda_runtime::Error>(gateway::handle_event(&event.payload, &ingest).await)
+        }
     }))
     .await
 }

@@ -20,8 +20,8 @@
 //!
 //! - **Serialised opening.** Opening a file (switching it to WAL, creating or migrating
 //!   the schema) holds an OS lock on a sidecar file `<file>.lock` next to it, so openers
-//!   in any threads or processes prepare the file one at a time; see [`BUSY_TIMEOUT`].
-//!   Without it, two connections switching a fresh file to WAL at once made one fail at
+//!   in any threads or processes prepare the file one at a time, and an open waits at
+//!   most [`BUSY_TIMEOUT`] in all. The lock is held only while opening. Without it, two connections switching a fresh file to WAL at once made one fail at
 //!   once with "database is locked": SQLite upgrades to the write lock while already
 //!   holding a read lock there, and then returns `SQLITE_BUSY` without calling the busy
 //!   handler (it would deadlock otherwise). A file already in WAL is not switched again,

@@ -80,16 +80,13 @@ async fn main() {
     let mut config = Config::from_ini(fixtures::CONFIG_INI).unwrap();
     config.pacing.requests_per_second = quota;
     config.pacing.burst = burst;
-    let ledger = DynamoLedger::new(dynamo, "ledger");
-    let directory = ConnectDirectory::new(
-        aws_sdk_connect::Client::new(&connect),
-        "abcdefgh-0122-4131-adc2-a0ebe5a2b2a7",
-    );
+    let ledger = DynamoLedger::from_config(&aws, "ledger");
+    let directory = ConnectDirectory::from_config(&connect, "abcdefgh-0122-4131-adc2-a0ebe5a2b2a7");
     let worker = Engine::new(
         config,
         ledger,
         directory,
-        SqsQueue::new(sqs, dlq),
+        SqsQueue::from_config(&aws, dlq),
         None::<NoIdentitySource>,
     );
 

@@ -147,10 +147,7 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
                     user_id = None;
                 }
                 (Step::Update(change), Some(id)) => {
-                    self.directory
-                        .update(id, change)
-                        .await
-                        .map_err(vanished)?;
+                    self.directory.update(id, change).await.map_err(vanished)?;
                     done.steps.push(change.kind());
                 }
             }

@@ -14,10 +14,10 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::converge::converge_user;
+use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
 use crate::pacing::{Paced, TokenBucket};
 use crate::retry::Backoff;
-use crate::error::SyncError;
 
 /// What the queue should do with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

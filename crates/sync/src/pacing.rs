@@ -80,7 +80,10 @@ impl<'a, D> Paced<'a, D> {
 }
 
 impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
-    async fn find_by_username(&self, username: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+    async fn find_by_username(
+        &self,
+        username: &str,
+    ) -> Result<Option<ConnectUser>, DirectoryError> {
         self.bucket.acquire().await;
         self.inner.find_by_username(username).await
     }
@@ -129,7 +132,10 @@ mod tests {
         let waits: Vec<f64> = (0..10).map(|_| bucket.reserve(t0).as_secs_f64()).collect();
         let last = waits[9];
         assert!((last - 5.0 / HEADROOM).abs() < 0.01, "{last}");
-        assert!(waits.windows(2).all(|w| w[0] < w[1]), "served in arrival order");
+        assert!(
+            waits.windows(2).all(|w| w[0] < w[1]),
+            "served in arrival order"
+        );
     }
 
     #[test]
@@ -154,6 +160,9 @@ mod tests {
         for _ in 0..3 {
             assert_eq!(bucket.reserve(later), Duration::ZERO);
         }
-        assert!(bucket.reserve(later) > Duration::ZERO, "burst caps the saving");
+        assert!(
+            bucket.reserve(later) > Duration::ZERO,
+            "burst caps the saving"
+        );
     }
 }

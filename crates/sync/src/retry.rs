@@ -51,7 +51,10 @@ mod tests {
         assert_eq!(waits.len(), 5);
         for (wait, nominal) in waits.iter().zip([100u64, 200, 400, 400, 400]) {
             let nominal = Duration::from_millis(nominal);
-            assert!(*wait >= nominal / 2 && *wait <= nominal, "{wait:?} vs {nominal:?}");
+            assert!(
+                *wait >= nominal / 2 && *wait <= nominal,
+                "{wait:?} vs {nominal:?}"
+            );
         }
         let mut late = Backoff::new(
             first,
@@ -59,6 +62,10 @@ mod tests {
             Duration::from_secs(1),
             Instant::now() + Duration::from_millis(500),
         );
-        assert_eq!(late.next_wait(), None, "no attempt that would end past the margin");
+        assert_eq!(
+            late.next_wait(),
+            None,
+            "no attempt that would end past the margin"
+        );
     }
 }

@@ -75,7 +75,8 @@ impl Startup {
             .map_err(|source| StartupError::Config { origin, source })?;
         Ok(Self {
             config,
-            ledger_table: lookup(LEDGER_TABLE_VAR).ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
+            ledger_table: lookup(LEDGER_TABLE_VAR)
+                .ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
             dlq_url: lookup(DLQ_URL_VAR).ok_or(StartupError::Missing(DLQ_URL_VAR))?,
             endpoint_url: lookup(ENDPOINT_URL_VAR),
         })
@@ -89,12 +90,9 @@ impl Startup {
             ..AwsSettings::default()
         })
         .await;
-        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(&aws), self.ledger_table);
-        let directory = ConnectDirectory::new(
-            aws_sdk_connect::Client::new(&aws),
-            self.config.instance_id.to_string(),
-        );
-        let dead_letters = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), self.dlq_url);
+        let ledger = DynamoLedger::from_config(&aws, self.ledger_table);
+        let directory = ConnectDirectory::from_config(&aws, self.config.instance_id.to_string());
+        let dead_letters = SqsQueue::from_config(&aws, self.dlq_url);
         Engine::new(self.config, ledger, directory, dead_letters, None)
     }
 }
@@ -180,6 +178,9 @@ mod tests {
         .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("INSTANCE_ID"), "{text}");
-        assert!(text.contains("OKTA_CONNECT__CONNECT__INSTANCE_ID"), "{text}");
+        assert!(
+            text.contains("OKTA_CONNECT__CONNECT__INSTANCE_ID"),
+            "{text}"
+        );
     }
 }

@@ -59,8 +59,11 @@ impl Report for Checked {
         );
         for m in &self.config.mappings {
             let sources: Vec<String> = m.sources.iter().map(ToString::to_string).collect();
-            let profiles: Vec<String> =
-                m.security_profile_ids.iter().map(ToString::to_string).collect();
+            let profiles: Vec<String> = m
+                .security_profile_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect();
             table.row([
                 m.priority.to_string(),
                 m.name.clone(),

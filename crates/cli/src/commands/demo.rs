@@ -40,8 +40,12 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
         ),
     };
     let secret = pipeline::hook_secret(&state_dir, None)?;
-    let settings =
-        LocalSettings::isolated(config.clone(), state_dir.clone(), secret.clone(), args.throttle);
+    let settings = LocalSettings::isolated(
+        config.clone(),
+        state_dir.clone(),
+        secret.clone(),
+        args.throttle,
+    );
     let pipeline = Pipeline::start(settings).await?;
     if !json {
         println!(

@@ -38,7 +38,7 @@ async fn the_demo_story_ends_as_the_events_imply() {
     let report = demo::run(&pipeline, &config, &secret, Duration::from_secs(120))
         .await
         .unwrap();
-    assert!(report.passed(), "{}", demo::render(&report));
+    assert!(report.passed(), "{}", okta_connect::output::render(&report));
 
     // Every delivery was accepted at the first attempt, inside Okta's 3 s.
     assert!(

@@ -7,12 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use okta_connect_local::{EmbeddedQueue, QueueSettings, SqliteLedger};
 use okta_connect::pipeline::{DEAD_LETTER_QUEUE, QUEUE, STATE_DB};
 use okta_connect_core::okta::Delivery;
 use okta_connect_core::ports::{EventState, Ledger};
-use okta_connect_testkit::fixtures;
 use okta_connect_core::time::UnixMillis;
+use okta_connect_local::{EmbeddedQueue, QueueSettings, SqliteLedger};
+use okta_connect_testkit::fixtures;
 
 const SECRET: &str = "restart-test-secret-value";
 

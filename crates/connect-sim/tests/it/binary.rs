@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use aws_sdk_connect::operation::create_user::CreateUserError;
 use aws_sdk_connect::types::UserIdentityInfo;
-use crate::common::{client, temp_dir};
+
+use crate::common::{self, client, temp_dir};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_connect-sim");
 

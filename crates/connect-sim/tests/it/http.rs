@@ -5,11 +5,12 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_connect::operation::describe_user::DescribeUserError;
 use aws_sdk_connect::operation::list_users::ListUsersError;
-use crate::common::{client, create_user, start};
 use connect_sim::seed::DEFAULT_INSTANCE_ID;
 use connect_sim::{ErrorKind, Operation, Sim};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use crate::common::{client, create_user, start};
 
 const SIGNED: &str = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/connect/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000";
 

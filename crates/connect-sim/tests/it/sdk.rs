@@ -19,7 +19,6 @@ use aws_sdk_connect::types::{
     ListCondition, PhoneType, StringComparisonType, StringCondition, UserIdentityInfo,
     UserSearchCriteria,
 };
-use crate::common::{client, create_user, start, temp_dir};
 use connect_sim::seed::{
     AGENT_SECURITY_PROFILE_ID, CALL_CENTER_MANAGER_SECURITY_PROFILE_ID, DEFAULT_INSTANCE_ID,
     DEFAULT_ROUTING_PROFILE_ID, SUPERVISOR_SECURITY_PROFILE_ID, SUPERVISORS_HIERARCHY_GROUP_ID,
@@ -29,6 +28,8 @@ use connect_sim::{
     ErrorKind, Faults, IdentityInfo, IdentityManagementType, InstanceSeed, NewUser, Operation,
     RateLimit, RateLimits, ScriptedFault, Seed, Sim,
 };
+
+use crate::common::{client, create_user, start, temp_dir};
 
 const ARN_PREFIX: &str = "arn:aws:connect:us-east-1:123456789012:instance";
 

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_sdk_connect::operation::list_security_profiles::ListSecurityProfilesError;
-use crate::common::{client, client_with_retry, create_user, start};
 use connect_sim::seed::DEFAULT_INSTANCE_ID;
 use connect_sim::{ErrorKind, Operation, RateLimit, Sim};
+
+use crate::common::{client, client_with_retry, create_user, start};
 
 /// Hammers one operation for ~3 s with SDK retries off and compares the accepted count
 /// with the token bucket's promise: burst + rate × elapsed.

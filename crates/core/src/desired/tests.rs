@@ -3,9 +3,9 @@ use proptest::prelude::*;
 use super::*;
 use crate::config::{ConnectId, SourceKind};
 use crate::fact::{Assertion, Fact, SourceRef, UserSnapshot};
+use crate::fixtures;
 use crate::outcome::StepKind;
 use crate::plan::{Change, ConnectUser, Step, plan};
-use crate::fixtures;
 use crate::time::UnixMillis;
 
 const AGENTS: (&str, &str) = ("00g1c0nn3ctAgents0d7", "amazon_connect");

@@ -8,10 +8,10 @@ use std::time::Duration;
 use okta_connect_aws::secrets::SecretValues;
 use okta_connect_core::ports::{EventQueue, QueueError};
 use okta_connect_core::queue::{MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueMessage, RejectedEntry};
-use okta_connect_testkit::memory::MemoryQueue;
 use okta_connect_ingest::{
     HookSecret, Ingest, IngestRequest, IngestResponse, RetryPolicy, Settings,
 };
+use okta_connect_testkit::memory::MemoryQueue;
 
 pub const SECRET: &str = "s3cr3t-current-value-0123456789";
 pub const PREVIOUS: &str = "s3cr3t-previous-value-9876543210";

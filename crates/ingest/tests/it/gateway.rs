@@ -1,11 +1,10 @@
 //! API Gateway events (HTTP API payload 2.0, REST API payload 1.0) through the handler
 //! and back: the verification round trip as the Lambda sees it.
 
-
-use base64::Engine;
 use crate::common::*;
-use okta_connect_testkit::fixtures;
+use base64::Engine;
 use okta_connect_ingest::gateway::{Format, detect, handle_event};
+use okta_connect_testkit::fixtures;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 

@@ -1,18 +1,17 @@
 //! The handler over the shared Okta fixtures, against the in-process queue: what is
 //! queued, what is answered, how failures are resent, and what is logged.
 
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
 use okta_connect_core::okta::Delivery;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
+use okta_connect_core::queue::attribute as attr;
 use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_ingest::handle;
 use okta_connect_testkit::fixtures;
 use okta_connect_testkit::memory::{MemoryQueue, QueueFault};
-use okta_connect_core::queue::attribute as attr;
-use okta_connect_ingest::handle;
 
 #[tokio::test]
 async fn every_valid_fixture_is_queued_whole_one_message_per_event() {
@@ -79,7 +78,10 @@ async fn irrelevant_events_are_queued_too() {
         .iter()
         .map(|m| m.attributes[attr::EVENT_TYPE].clone())
         .collect();
-    assert_eq!(types.len(), common::events_of(fixtures::MIXED_BATCH).len());
+    assert_eq!(
+        types.len(),
+        crate::common::events_of(fixtures::MIXED_BATCH).len()
+    );
 }
 
 #[tokio::test]
@@ -103,7 +105,7 @@ async fn a_hundred_events_go_in_ten_batches_of_ten() {
 #[tokio::test]
 async fn large_events_are_packed_by_bytes() {
     // 12 events of ~60 KiB: 4 per batch by bytes (256 KiB), never 10.
-    let template = common::events_of(fixtures::GROUP_MEMBERSHIP_ADD)[0].clone();
+    let template = crate::common::events_of(fixtures::GROUP_MEMBERSHIP_ADD)[0].clone();
     let events: Vec<serde_json::Value> = (0..12)
         .map(|i| {
             let mut e = template.clone();
@@ -112,8 +114,8 @@ async fn large_events_are_packed_by_bytes() {
             e
         })
         .collect();
-    let body = common::delivery_with(&events);
-    let mut settings = common::settings(Duration::from_secs(2));
+    let body = crate::common::delivery_with(&events);
+    let mut settings = crate::common::settings(Duration::from_secs(2));
     settings.max_body_bytes = 4 * 1024 * 1024;
     let ctx = ingest_with(MemoryQueue::new(), settings);
     let response = handle(post(body), &ctx).await;
@@ -129,13 +131,13 @@ async fn large_events_are_packed_by_bytes() {
 
 #[tokio::test]
 async fn an_event_too_large_for_any_batch_is_not_sent_and_the_answer_is_503() {
-    let mut events = common::events_of(fixtures::HUNDRED_EVENTS);
+    let mut events = crate::common::events_of(fixtures::HUNDRED_EVENTS);
     events.truncate(3);
     events[1]["displayMessage"] = "x".repeat(300 * 1024).into();
-    let mut settings = common::settings(Duration::from_secs(1));
+    let mut settings = crate::common::settings(Duration::from_secs(1));
     settings.max_body_bytes = 1024 * 1024;
     let ctx = ingest_with(MemoryQueue::new(), settings);
-    let response = handle(post(common::delivery_with(&events)), &ctx).await;
+    let response = handle(post(crate::common::delivery_with(&events)), &ctx).await;
     assert_eq!(response.status, 503);
     // The others are durable anyway; Okta's retry only duplicates them.
     assert_eq!(ctx.queue.inner.accepted().len(), 2);
@@ -189,7 +191,7 @@ async fn rejected_entries_are_resent_until_queued() {
         vec![QueueFault::RejectEntry(0)],
         vec![QueueFault::FailCall],
     ]);
-    let ctx = ingest_with(queue, common::settings(Duration::from_secs(2)));
+    let ctx = ingest_with(queue, crate::common::settings(Duration::from_secs(2)));
     let response = handle(post(fixtures::HUNDRED_EVENTS), &ctx).await;
     assert_eq!(response.status, 200);
     assert_eq!(json(&response)["queued"], 100);
@@ -208,7 +210,7 @@ async fn rejected_entries_are_resent_until_queued() {
 async fn a_failed_call_is_resent_whole() {
     let queue =
         MemoryQueue::with_script(vec![vec![QueueFault::FailCall], vec![QueueFault::FailCall]]);
-    let ctx = ingest_with(queue, common::settings(Duration::from_secs(2)));
+    let ctx = ingest_with(queue, crate::common::settings(Duration::from_secs(2)));
     let response = handle(post(fixtures::GROUP_MEMBERSHIP_ADD), &ctx).await;
     assert_eq!(response.status, 200);
     assert_eq!(ctx.queue.inner.accepted().len(), 1);
@@ -219,7 +221,7 @@ async fn a_failed_call_is_resent_whole() {
 async fn a_queue_that_always_fails_gets_503_within_the_budget() {
     for budget in [Duration::from_millis(300), Duration::from_secs(2)] {
         let queue = MemoryQueue::always_failing(vec![QueueFault::FailCall]);
-        let ctx = ingest_with(queue, common::settings(budget));
+        let ctx = ingest_with(queue, crate::common::settings(budget));
         let started = Instant::now();
         let response = handle(post(fixtures::HUNDRED_EVENTS), &ctx).await;
         let elapsed = started.elapsed();
@@ -245,7 +247,7 @@ async fn a_queue_that_always_fails_gets_503_within_the_budget() {
 #[tokio::test]
 async fn always_rejected_entries_get_503_the_rest_is_queued() {
     let queue = MemoryQueue::always_failing(vec![QueueFault::RejectEntry(0)]);
-    let ctx = ingest_with(queue, common::settings(Duration::from_millis(300)));
+    let ctx = ingest_with(queue, crate::common::settings(Duration::from_millis(300)));
     let response = handle(post(fixtures::HUNDRED_EVENTS), &ctx).await;
     assert_eq!(response.status, 503);
     // Each round the first entry of every batch is refused again: the rest got through.
@@ -277,7 +279,7 @@ impl EventQueue for RefusingQueue {
 async fn permanent_rejections_are_not_resent() {
     let ctx = ingest_with(
         RefusingQueue::default(),
-        common::settings(Duration::from_secs(2)),
+        crate::common::settings(Duration::from_secs(2)),
     );
     let started = Instant::now();
     let response = handle(post(fixtures::HUNDRED_EVENTS), &ctx).await;
@@ -298,7 +300,10 @@ impl EventQueue for HangingQueue {
 
 #[tokio::test]
 async fn a_hanging_queue_is_cut_off_at_the_budget() {
-    let ctx = ingest_with(HangingQueue, common::settings(Duration::from_millis(400)));
+    let ctx = ingest_with(
+        HangingQueue,
+        crate::common::settings(Duration::from_millis(400)),
+    );
     let started = Instant::now();
     let response = handle(post(fixtures::GROUP_MEMBERSHIP_ADD), &ctx).await;
     assert_eq!(response.status, 503);
@@ -324,7 +329,7 @@ impl std::io::Write for Capture {
 fn logged(requests: Vec<okta_connect_ingest::IngestRequest>) -> Vec<serde_json::Value> {
     let capture = Capture::default();
     let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
+    let subscriber = lambda_runtime::tracing::subscriber::fmt()
         .json()
         .flatten_event(true)
         .with_writer(move || writer.clone())

@@ -1,12 +1,11 @@
 //! A table of hostile and odd requests: each gets the expected status, and nothing is
 //! queued unless the request is a valid delivery. No input may panic.
 
-
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-use crate::common::*;
-use okta_connect_testkit::fixtures;
 use okta_connect_ingest::{IngestRequest, handle};
+use okta_connect_testkit::fixtures;
 
 struct Case {
     name: &'static str,

@@ -2,20 +2,19 @@
 //! 100-event delivery lands as 100 messages; entries that fail are resent; a queue that
 //! keeps failing gives 503.
 
-
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::Client;
 use crate::common::*;
+use aws_sdk_sqs::Client;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::okta::Delivery;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
 use okta_connect_core::queue::{QueueMessage, RejectedEntry};
-use okta_connect_testkit::fixtures;
 use okta_connect_ingest::handle;
+use okta_connect_testkit::fixtures;
 use okta_connect_testkit::sqs::{QueuedMessage, read_queue};
 use okta_connect_testkit::{MotoServer, free_port};
 

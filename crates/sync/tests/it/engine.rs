@@ -69,11 +69,11 @@ impl Rig {
     async fn directory(&self) -> ConnectDirectory {
         let settings = AwsSettings::emulator(self.sim.url());
         let aws = sdk::load(&settings).await;
-        ConnectDirectory::new(aws_sdk_connect::Client::new(&aws), INSTANCE)
+        ConnectDirectory::from_config(&aws, INSTANCE)
     }
 
     fn ledger(&self) -> DynamoLedger {
-        DynamoLedger::new(aws_sdk_dynamodb::Client::new(&self.aws), &self.table)
+        DynamoLedger::from_config(&self.aws, &self.table)
     }
 
     /// A worker on a fresh ledger table of its own.
@@ -82,15 +82,16 @@ impl Rig {
         config: Config,
         table: &str,
     ) -> Worker<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource> {
-        let client = aws_sdk_dynamodb::Client::new(&self.aws);
-        create_table(&client, table).await.unwrap();
+        create_table(&aws_sdk_dynamodb::Client::new(&self.aws), table)
+            .await
+            .unwrap();
         let mut worker = self.worker(config).await;
-        worker.ledger = DynamoLedger::new(client, table);
+        worker.ledger = DynamoLedger::from_config(&self.aws, table);
         worker
     }
 
     fn dlq(&self) -> SqsQueue {
-        SqsQueue::new(aws_sdk_sqs::Client::new(&self.aws), &self.dlq_url)
+        SqsQueue::from_config(&self.aws, &self.dlq_url)
     }
 
     /// A worker over these emulators with a clock the test controls.
@@ -370,7 +371,12 @@ async fn a_crash_between_create_and_completed_converges_on_retry_without_a_secon
         ..message
     };
     let report = worker.process(&redelivered, far_deadline()).await;
-    assert_eq!(report.disposition, Disposition::Done, "{:?}", report.reason());
+    assert_eq!(
+        report.disposition,
+        Disposition::Done,
+        "{:?}",
+        report.reason()
+    );
     assert_eq!(rig.users().len(), 1, "no second user");
     let counters = rig.sim.sim().counters();
     assert_eq!(counters.successes(Operation::CreateUser), 1);
@@ -476,7 +482,11 @@ async fn an_invalid_security_profile_dead_letters_at_once_and_succeeds_after_the
     let Some(Outcome::Failed(failure)) = record.outcome else {
         panic!("not failed: {:?}", record.outcome)
     };
-    assert!(failure.reason.contains("InvalidParameter"), "{}", failure.reason);
+    assert!(
+        failure.reason.contains("InvalidParameter"),
+        "{}",
+        failure.reason
+    );
     assert_eq!(
         rig.sim.sim().counters().total(Operation::CreateUser),
         1,
@@ -492,11 +502,18 @@ async fn an_invalid_security_profile_dead_letters_at_once_and_succeeds_after_the
     let fixed = rig.worker(config()).await;
     let redriven = Delivery {
         message_id: "redriven".into(),
+        receipt: Receipt("redriven".into()),
         body: dead[0].0.clone(),
         attributes: dead[0].1.clone(),
+        receive_count: 1,
     };
     let report = fixed.process(&redriven, far_deadline()).await;
-    assert_eq!(report.disposition, Disposition::Done, "{:?}", report.reason());
+    assert_eq!(
+        report.disposition,
+        Disposition::Done,
+        "{:?}",
+        report.reason()
+    );
     assert_eq!(rig.users().len(), 1);
     assert_eq!(
         fixed
@@ -588,10 +605,7 @@ async fn an_unreachable_ledger_mid_batch_hands_messages_back_and_loses_nothing()
     let mut dead = AwsSettings::emulator(format!("http://127.0.0.1:{dead_port}"));
     dead.operation_timeout = Duration::from_millis(500);
     dead.attempt_timeout = Duration::from_millis(200);
-    let unreachable = DynamoLedger::new(
-        aws_sdk_dynamodb::Client::new(&sdk::load(&dead).await),
-        "ledger",
-    );
+    let unreachable = DynamoLedger::from_config(&sdk::load(&dead).await, "ledger");
     let mut broken = Worker::new(
         config(),
         unreachable,
@@ -723,7 +737,12 @@ async fn throttling_is_retried_never_dead_lettered() {
         }
         report = worker.process(&message, far_deadline()).await;
     }
-    assert_eq!(report.disposition, Disposition::Done, "{:?}", report.reason());
+    assert_eq!(
+        report.disposition,
+        Disposition::Done,
+        "{:?}",
+        report.reason()
+    );
     assert!(rig.dead_letters().await.is_empty());
     assert_eq!(rig.users().len(), 1);
 }

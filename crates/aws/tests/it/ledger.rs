@@ -2,57 +2,50 @@
 //! and against `DynamoLedger` on moto through the real SDK; then what only the DynamoDB
 //! adapter has: its stored layout, error classification, request counts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::Client;
+use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use okta_connect_aws::dynamodb::{DynamoLedger, create_table};
-use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_core::fact::OktaStatus;
-use okta_connect_core::ports::{Claim, Ledger, LedgerError};
-use okta_connect_core::testing::MemoryLedger;
+use okta_connect_core::outcome::{Failure, Outcome};
+use okta_connect_core::ports::{Claim, ErrorClass, EventState, Ledger, LedgerError};
 use okta_connect_core::time::UnixMillis;
-use okta_connect_tests::ledger_contract::{self, LEASE, RETENTION, T0, USER_LEASE, unique};
-use okta_connect_tests::{MotoServer, free_port};
+use okta_connect_testkit::MotoServer;
+use okta_connect_testkit::contract::ledger::{
+    self as ledger_contract, LEASE, RETENTION, T0, USER_LEASE, created, permanent, skipped, unique,
+};
+use okta_connect_testkit::memory::MemoryLedger;
 
-okta_connect_tests::ledger_contract_tests!(memory, async { MemoryLedger::new() });
+use crate::support::{self, moto};
 
-okta_connect_tests::ledger_contract_tests!(dynamo, async { dynamo().await }, |fixture| {
+okta_connect_testkit::ledger_contract_tests!(memory, async { MemoryLedger::new() });
+
+okta_connect_testkit::ledger_contract_tests!(dynamo, async { dynamo().await }, |fixture| {
     &fixture.ledger
 });
-
-/// One moto process shared by the tests that run at the same time, stopped when the
-/// last of them finishes (a `static` server would never be dropped, leaking the child).
-static MOTO: Mutex<Weak<MotoServer>> = Mutex::new(Weak::new());
-
-fn moto() -> Arc<MotoServer> {
-    let mut shared = MOTO.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(server) = shared.upgrade() {
-        return server;
-    }
-    let server = Arc::new(MotoServer::start());
-    *shared = Arc::downgrade(&server);
-    server
-}
 
 /// A `DynamoLedger` on a fresh table of a (shared) moto, which lives as long as this.
 struct Dynamo {
     ledger: DynamoLedger,
+    config: SdkConfig,
     _moto: Arc<MotoServer>,
 }
 
 async fn dynamo() -> Dynamo {
     let moto = moto();
-    let client = Client::new(&sdk::load(&moto.settings()).await);
+    let config = support::config(&moto).await;
     let table = unique("ledger");
-    create_table(&client, &table).await.expect("create_table");
+    // Small pages, so the contract's big user record crosses several Query pages.
+    let ledger = DynamoLedger::from_config(&config, table).with_query_page_size(7);
+    create_table(ledger.client(), ledger.table())
+        .await
+        .expect("create_table");
     Dynamo {
-        // Small pages, so the contract's big user record crosses several Query pages.
-        ledger: DynamoLedger::new(client, table).with_query_page_size(7),
+        ledger,
+        config,
         _moto: moto,
     }
 }
@@ -134,12 +127,20 @@ async fn stored_layout_matches_the_design() {
     assert_eq!(number(&item, "expires_at"), expires_ms / 1000 + 1);
 
     ledger
-        .complete_event(&uuid, "created c-1", now, RETENTION)
+        .complete_event(&uuid, &created("c-1"), now, RETENTION)
         .await
         .unwrap();
     let item = raw_item(ledger, &format!("EVENT#{uuid}"), "EVENT").await;
     assert_eq!(item.get("state"), Some(&s("COMPLETED")));
-    assert_eq!(item.get("detail"), Some(&s("created c-1")));
+    let AttributeValue::S(outcome) = &item["outcome"] else {
+        panic!("outcome is not a string")
+    };
+    assert_eq!(
+        serde_json::from_str::<Outcome>(outcome).unwrap(),
+        created("c-1"),
+        "the outcome is stored as its JSON"
+    );
+    assert_eq!(item.get("detail"), None);
     assert_eq!(number(&item, "lease_until_ms"), 0);
     assert_eq!(number(&item, "expires_at_ms"), now.plus(RETENTION).0);
     assert_eq!(
@@ -180,7 +181,7 @@ async fn stored_layout_matches_the_design() {
 #[tokio::test]
 async fn requests_per_call() {
     let fixture = dynamo().await;
-    let ledger = DynamoLedger::new(fixture.ledger.client().clone(), fixture.ledger.table());
+    let ledger = DynamoLedger::from_config(&fixture.config, fixture.ledger.table());
     let ledger = &ledger;
     /// Runs `$call` and checks how many requests it sent.
     macro_rules! costs {
@@ -234,7 +235,10 @@ async fn requests_per_call() {
     costs!(
         1,
         "fail",
-        ledger.fail_event(&uuid, "x", T0, RETENTION).await.unwrap()
+        ledger
+            .fail_event(&uuid, &permanent("x"), T0, RETENTION)
+            .await
+            .unwrap()
     );
     let c = costs!(1, "redrive claim", claim(T0).await.unwrap());
     assert_eq!(c, Claim::Claimed { attempt: 2 });
@@ -249,7 +253,7 @@ async fn requests_per_call() {
         1,
         "complete",
         ledger
-            .complete_event(&uuid, "done", T0, RETENTION)
+            .complete_event(&uuid, &created("c-done"), T0, RETENTION)
             .await
             .unwrap()
     );
@@ -268,8 +272,8 @@ async fn requests_per_call() {
 #[tokio::test]
 async fn user_record_reads_every_page() {
     let fixture = dynamo().await;
-    let ledger = DynamoLedger::new(fixture.ledger.client().clone(), fixture.ledger.table())
-        .with_query_page_size(2);
+    let ledger =
+        DynamoLedger::from_config(&fixture.config, fixture.ledger.table()).with_query_page_size(2);
     let user = unique("user-pages");
     for i in 0..9 {
         let fact = ledger_contract::membership(&user, &unique("ev"), T0, &format!("00g-{i}"), true);
@@ -383,11 +387,11 @@ async fn unreadable_items_are_permanent_errors_naming_the_item() {
 #[tokio::test]
 async fn missing_table_is_permanent() {
     let moto = moto();
-    let ledger = DynamoLedger::connect(&moto.settings(), "no-such-table").await;
+    let ledger = DynamoLedger::connect(&support::settings(&moto), "no-such-table").await;
     let fact = ledger_contract::status("00u1", "e", T0, OktaStatus::Active);
     let results = [
         ledger.claim_event("e", T0, LEASE).await.map(|_| ()),
-        ledger.complete_event("e", "d", T0, RETENTION).await,
+        ledger.complete_event("e", &skipped(), T0, RETENTION).await,
         ledger.event_record("e").await.map(|_| ()),
         ledger.record_fact(&fact).await.map(|_| ()),
         ledger.user_record("00u1").await.map(|_| ()),
@@ -411,12 +415,7 @@ async fn missing_table_is_permanent() {
 /// quickly, within the configured timeouts.
 #[tokio::test]
 async fn unreachable_endpoint_is_transient_and_quick() {
-    let settings = AwsSettings {
-        operation_timeout: Duration::from_secs(2),
-        attempt_timeout: Duration::from_millis(500),
-        ..AwsSettings::emulator(format!("http://127.0.0.1:{}", free_port()))
-    };
-    let ledger = DynamoLedger::connect(&settings, "ledger").await;
+    let ledger = DynamoLedger::connect(&support::unreachable(), "ledger").await;
     let fact = ledger_contract::status("00u1", "e", T0, OktaStatus::Active);
     let started = Instant::now();
     let results = [
@@ -433,4 +432,100 @@ async fn unreachable_endpoint_is_transient_and_quick() {
         );
     }
     assert!(elapsed < Duration::from_secs(10), "took {elapsed:?}");
+}
+
+/// Items written before outcomes were typed hold a free-text `detail`: they still read
+/// (a failure as a permanent failure with that reason, a completion with no outcome),
+/// still answer claims, and the next write replaces `detail` with a typed outcome.
+#[tokio::test]
+async fn legacy_free_text_items_still_read() {
+    let fixture = dynamo().await;
+    let ledger = &fixture.ledger;
+    let legacy = |uuid: &str, state: &str, detail: &str| {
+        vec![
+            ("pk", s(&format!("EVENT#{uuid}"))),
+            ("sk", s("EVENT")),
+            ("state", s(state)),
+            ("lease_until_ms", n(0)),
+            ("expires_at_ms", n(T0.plus(RETENTION).0)),
+            ("expires_at", n(T0.plus(RETENTION).as_epoch_seconds_ceil())),
+            ("attempts", n(2)),
+            ("detail", s(detail)),
+        ]
+    };
+
+    let done = unique("legacy-completed");
+    put_raw(ledger, &legacy(&done, "COMPLETED", "created c-1")).await;
+    let record = ledger.event_record(&done).await.unwrap().unwrap();
+    assert_eq!((record.state, record.attempts), (EventState::Completed, 2));
+    assert_eq!(
+        record.outcome, None,
+        "a free-text completion states no outcome"
+    );
+    assert_eq!(
+        ledger.claim_event(&done, T0, LEASE).await.unwrap(),
+        Claim::Completed(record),
+        "still a duplicate"
+    );
+
+    let failed = unique("legacy-failed");
+    put_raw(
+        ledger,
+        &legacy(&failed, "FAILED", "InvalidParameterException: bad profile"),
+    )
+    .await;
+    let record = ledger.event_record(&failed).await.unwrap().unwrap();
+    assert_eq!(record.state, EventState::Failed);
+    assert_eq!(
+        record.outcome,
+        Some(Outcome::Failed(Failure {
+            class: ErrorClass::Permanent,
+            reason: "InvalidParameterException: bad profile".into(),
+        }))
+    );
+    // A claim clears the old text; finishing writes the typed outcome only.
+    assert_eq!(
+        ledger.claim_event(&failed, T0, LEASE).await.unwrap(),
+        Claim::Claimed { attempt: 3 }
+    );
+    let item = raw_item(ledger, &format!("EVENT#{failed}"), "EVENT").await;
+    assert_eq!((item.get("detail"), item.get("outcome")), (None, None));
+    assert_eq!(
+        ledger.event_record(&failed).await.unwrap().unwrap().outcome,
+        None
+    );
+    ledger
+        .complete_event(&failed, &skipped(), T0, RETENTION)
+        .await
+        .unwrap();
+    let item = raw_item(ledger, &format!("EVENT#{failed}"), "EVENT").await;
+    assert_eq!(item.get("detail"), None);
+    assert_eq!(
+        ledger.event_record(&failed).await.unwrap().unwrap().outcome,
+        Some(skipped())
+    );
+
+    // A legacy completion rewritten (an unclaimed finish) loses its `detail` too.
+    put_raw(ledger, &legacy(&done, "COMPLETED", "created c-1")).await;
+    ledger
+        .fail_event(&done, &permanent("later"), T0, RETENTION)
+        .await
+        .unwrap();
+    let item = raw_item(ledger, &format!("EVENT#{done}"), "EVENT").await;
+    assert_eq!(item.get("detail"), None);
+
+    // An `outcome` this version cannot read is a permanent error naming the item.
+    let odd = unique("odd-outcome");
+    let mut item = legacy(&odd, "COMPLETED", "x");
+    item.push(("outcome", s(r#"{"outcome":"teleported"}"#)));
+    put_raw(ledger, &item).await;
+    match ledger.event_record(&odd).await {
+        Err(LedgerError::Permanent(message)) => {
+            assert!(
+                message.contains(&odd) && message.contains("outcome"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a permanent error, got {other:?}"),
+    }
 }

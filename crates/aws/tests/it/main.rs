@@ -1,0 +1,13 @@
+//! The integration tests of the AWS adapters: one binary, one module per subject.
+//! Services are real programs on loopback (moto for SQS and DynamoDB, connect-sim for
+//! Amazon Connect) reached by the real SDKs, or the SDK's replay client where only the
+//! requests on the wire matter.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod connect;
+mod ledger;
+mod sdk_layer;
+mod secrets;
+mod sqs;
+mod support;
