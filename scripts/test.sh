@@ -6,9 +6,9 @@
 #
 # Environment:
 #   CARGO_TARGET_DIR   build directory. Default: cargo's own ./target, the one README
-#                      command one (`cargo run -p okta-connect -- dev`) builds into, so a
-#                      newcomer's two commands compile the workspace once. CI sets it to
-#                      a directory that outlives its clean clones.
+#                      command one (scripts/okta-connect dev) builds into, so a newcomer's two
+#                      commands compile the workspace once. CI sets it to a directory
+#                      that outlives its clean clones.
 #   OKTA_CONNECT_VENV  Python venv holding moto (default ~/.cache/okta-connect/venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,15 +31,12 @@ export MOTO_SERVER="$venv/bin/moto_server"
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
-# README command one's build first; the tests must reuse it rather than compile the
-# dependency tree a second time (scripts/check-shared-build.py says which crate did).
-step "cargo build -p okta-connect (what README command one builds)"
-run_build="$target/okta-connect-build.jsonl"
-mkdir -p "$target"
-cargo build --locked -p okta-connect --message-format=json-render-diagnostics >"$run_build"
-test_build="$target/test-build.jsonl"
-cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"$test_build"
-python3 scripts/check-shared-build.py "$run_build" "$test_build"
+# README command one's build first (scripts/okta-connect builds exactly this); the tests must
+# then compile nothing again (scripts/check-shared-build.py names what they did).
+step "cargo build --workspace --all-targets (what README command one builds)"
+cargo build --workspace --all-targets --locked
+cargo test --workspace --locked --no-run --message-format=json-render-diagnostics \
+  | python3 scripts/check-shared-build.py
 
 step "cargo test"
 cargo test --workspace --locked
@@ -55,7 +52,7 @@ scripts/build-lambdas.sh
 
 if [ -f infra/package.json ]; then
   step "infra: npm ci, type-check, CDK assertions, cdk-nag and an offline cdk synth"
-  # The CDK app reads config.ini through `okta-connect check-config --json`.
+  # The CDK app reads config.ini through `okta-connect check-config --json` (built above).
   export OKTA_CONNECT_BIN="$target/debug/okta-connect"
   (cd infra && npm ci --no-audit --no-fund && npm test)
 fi

@@ -3,6 +3,9 @@
 //! `secretsmanager`; all on by default). Every SDK error is classified in [`sdk`], by
 //! typed matching and HTTP status, into the ports' transient/permanent errors, so
 //! nothing above this crate ever inspects an SDK error.
+//!
+//! Dependency rule: an adapter crate. It depends on `okta-connect-core` only among the
+//! workspace's crates (plus the AWS SDKs), never on `sync` or a front door.
 
 #[cfg(feature = "connect")]
 pub mod connect;

@@ -105,9 +105,9 @@ impl Report for Banner {
                 "  curl -s -H '{header}: {secret}' -H 'x-okta-verification-challenge: hello' {url}"
             ),
             format!(
-                "  cargo run -p okta-connect -- send{state_flag} tests/fixtures/okta/group_membership_add.json"
+                "  scripts/okta-connect send{state_flag} tests/fixtures/okta/group_membership_add.json"
             ),
-            "  cargo run -p okta-connect -- demo".to_string(),
+            "  scripts/okta-connect demo".to_string(),
             String::new(),
             format!(
                 "Subscribe the hook to: {}",
