@@ -11,7 +11,8 @@ use okta_connect_core::ports::{EventQueue, QueueConsumer, QueueError};
 use okta_connect_core::queue::{QueueMessage, RedriveMethod};
 use okta_connect_testkit::contract::ledger::unique;
 
-use crate::support::{self, config, create_queue, moto, read_queue};
+use crate::support::{self, config, create_queue, moto};
+use okta_connect_testkit::sqs::read_queue;
 
 fn message(id: usize, body: &str, attributes: &[(&str, &str)]) -> QueueMessage {
     QueueMessage {
