@@ -291,9 +291,16 @@ pub async fn run(
     for delivery in &deliveries {
         let sent = sender.deliver(&delivery.body).await;
         if !sent.accepted() {
+            let answers: Vec<String> = sent
+                .attempts
+                .iter()
+                .map(|a| a.map_or_else(|| "no answer".into(), |s| s.to_string()))
+                .collect();
             report.problems.push(format!(
-                "delivery {:?} was not accepted: {:?} {}",
-                delivery.caption, sent.attempts, sent.body
+                "delivery \"{}\" was not accepted: {} {}",
+                delivery.caption,
+                answers.join(" → "),
+                sent.body
             ));
         }
         report
@@ -301,9 +308,10 @@ pub async fn run(
             .push((delivery.caption.to_string(), sent.attempts));
     }
     if !pipeline.drain(drain_limit).await? {
-        report
-            .problems
-            .push(format!("the queue did not drain within {drain_limit:?}"));
+        report.problems.push(format!(
+            "the queue did not drain within {} s",
+            drain_limit.as_secs()
+        ));
     }
 
     let instance = config.instance_id.as_str();
@@ -336,9 +344,12 @@ pub async fn run(
         match (agent.ends_in, found) {
             (Some(mapping), Some(user)) if user.mapping == mapping => {}
             (Some(mapping), other) => report.problems.push(format!(
-                "{} should have the {mapping:?} mapping, has {:?}",
+                "{} should have the \"{mapping}\" mapping, has {}",
                 agent.login,
-                other.map(|u| &u.mapping)
+                other.map_or_else(
+                    || "no Connect user".to_string(),
+                    |u| format!("\"{}\"", u.mapping)
+                )
             )),
             (None, Some(_)) => report
                 .problems
