@@ -59,8 +59,7 @@ impl Report {
     pub fn reason(&self) -> Option<&str> {
         match &self.outcome {
             Outcome::Failed(failure) => Some(&failure.reason),
-            Outcome::NotRelevant { .. } | Outcome::Unparseable { .. } => None,
-            Outcome::Converged { .. } | Outcome::Duplicate => None,
+            _ => None,
         }
     }
 

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
+use crate::Files;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueConsumer, QueueError};
 use okta_connect_core::queue::{
     DeadLetterReason, EventAttributes, QueueCounts, QueueMessage, Receipt, RedriveMethod, Redriven,
@@ -21,19 +21,7 @@ const SETTINGS: QueueSettings = QueueSettings {
     max_receive_count: 2,
 };
 
-struct Files {
-    dir: tempfile::TempDir,
-}
-
 impl Files {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("state.db")
-    }
     fn queue(&self) -> LocalQueue {
         LocalQueue::open(&self.path(), "events", SETTINGS, "events-dlq").unwrap()
     }

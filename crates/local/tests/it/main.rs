@@ -18,6 +18,7 @@ mod open;
 mod queue;
 
 use std::ffi::OsStr;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 /// Starts this test binary again to run only the test at `test_path` (as libtest names
@@ -32,4 +33,27 @@ pub fn spawn_child(test_path: &str, envs: &[(&str, &OsStr)]) -> Child {
         command.env(name, value);
     }
     command.spawn().unwrap()
+}
+
+/// A fresh state file in its own temporary folder, removed when dropped.
+pub struct Files {
+    dir: tempfile::TempDir,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Files {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("state.db")
+    }
 }

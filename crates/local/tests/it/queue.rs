@@ -4,9 +4,10 @@
 //! receivers. Every instant is an explicit `UnixMillis`; nothing sleeps.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::Files;
 use okta_connect_core::ports::{EventQueue, QueueError};
 use okta_connect_core::queue::{Delivery, MAX_BATCH_BYTES, QueueCounts, QueueMessage, Receipt};
 use okta_connect_core::time::UnixMillis;
@@ -23,19 +24,7 @@ fn at(ms: u64) -> UnixMillis {
     T0.plus(Duration::from_millis(ms))
 }
 
-struct Files {
-    dir: tempfile::TempDir,
-}
-
 impl Files {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("state.db")
-    }
     fn events(&self) -> EmbeddedQueue {
         open(&self.path(), "events")
     }

@@ -28,9 +28,10 @@ fn queues() -> MemoryQueues {
     MemoryQueues::new(MAX_RECEIVE_COUNT, VISIBILITY)
 }
 
-// These run on the real clock with short, generous intervals (no paused time: tokio's
-// `test-util` in a dev-dependency would make the test build recompile every crate that
-// depends on tokio, which README command one has already built).
+// These run on the real clock with short, generous intervals. Paused time would need
+// tokio's `test-util`, and since README command one builds every target of the
+// workspace (so the tests reuse its build), a dev-dependency's features reach the
+// operator's binary too.
 const SHORT: Duration = Duration::from_millis(300);
 
 #[tokio::test]
