@@ -17,6 +17,7 @@
 //! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `outcome`? (the [`Outcome`] as JSON) |
 //! | newest fact   | `USER#{okta id}`   | `FACT#{slot}` | `published_ms`, `event_uuid`, `fact` (the [`Fact`] as JSON) |
 //! | user metadata | `USER#{okta id}`   | `META`        | `connect_user_id`?, `lease_holder`?, `lease_until_ms`? |
+//! | source binding | `SOURCES`         | `SOURCE#{slot}` | `binding` (the [`SourceBinding`] as JSON) |
 //!
 //! Items written before outcomes were typed carry a free-text `detail` instead of
 //! `outcome`; they still read: a `FAILED` one as [`Outcome::Failed`] with that text as a
@@ -74,6 +75,7 @@ use aws_sdk_dynamodb::types::{
     ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
     TimeToLiveStatus,
 };
+use okta_connect_core::config::{BoundBy, SourceBinding};
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
@@ -107,6 +109,9 @@ const STATE_FAILED: &str = "FAILED";
 const EVENT_SK: &str = "EVENT";
 const META_SK: &str = "META";
 const FACT_SK_PREFIX: &str = "FACT#";
+/// One partition holds every source binding: a handful of items, read in one query.
+const SOURCES_PK: &str = "SOURCES";
+const SOURCE_SK_PREFIX: &str = "SOURCE#";
 
 /// Aliases for every attribute name used in expressions, so no expression ever collides
 /// with DynamoDB's long list of reserved words (`STATE` is one).
@@ -581,6 +586,86 @@ impl Ledger for DynamoLedger {
             Err(err) => Err(self.error("UpdateItem", &format!("{pk}/{META_SK}"), err)),
         }
     }
+
+    async fn source_bindings(&self) -> Result<Vec<SourceBinding>, LedgerError> {
+        let mut bindings = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", s(SOURCES_PK))
+                .consistent_read(true)
+                .set_limit(self.query_page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", SOURCES_PK, e))?;
+            for item in out.items.unwrap_or_default() {
+                bindings.push(read_binding(&item)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(bindings),
+            }
+        }
+    }
+
+    async fn bind_source(&self, binding: &SourceBinding) -> Result<SourceBinding, LedgerError> {
+        let sk = format!("{SOURCE_SK_PREFIX}{}", binding.slot());
+        let key = format!("{SOURCES_PK}/{sk}");
+        let json = serde_json::to_string(binding).map_err(|e| {
+            LedgerError::Permanent(format!("cannot serialise source binding {key}: {e}"))
+        })?;
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(SOURCES_PK))
+            .item("sk", s(&sk))
+            .item("binding", s(json));
+        if binding.bound_by != BoundBy::Api {
+            // An event's binding never replaces one held: conditional, and the held one
+            // comes back with the refusal.
+            request = request
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", "pk")
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+        }
+        match request.send().await {
+            Ok(_) => Ok(binding.clone()),
+            Err(err) => {
+                let held = match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(e)) => e.item().cloned(),
+                    _ => None,
+                };
+                match held {
+                    Some(item) => read_binding(&item),
+                    None => Err(self.error("PutItem", &key, err)),
+                }
+            }
+        }
+    }
+}
+
+/// Reads a source-binding item back; a corrupt one is a permanent error naming its key.
+fn read_binding(item: &Item) -> Result<SourceBinding, LedgerError> {
+    let key = item
+        .get("sk")
+        .and_then(|v| v.as_s().ok())
+        .map_or("?", String::as_str);
+    let json = item
+        .get("binding")
+        .and_then(|v| v.as_s().ok())
+        .ok_or_else(|| LedgerError::Permanent(format!("{SOURCES_PK}/{key} has no binding")))?;
+    serde_json::from_str(json).map_err(|e| {
+        LedgerError::Permanent(format!("{SOURCES_PK}/{key} holds a corrupt binding: {e}"))
+    })
 }
 
 /// Creates the ledger table (on-demand capacity, `pk`/`sk` string keys) if it does not

@@ -5,6 +5,7 @@
 //! - [`fact`] and [`rules`]: what one event asserts about one Okta user.
 //! - [`desired`]: the Connect user that a user's newest facts imply.
 //! - [`plan`]: the Connect writes that turn the current user into the desired one.
+//! - [`identity`]: Okta's current state as its management API reports it.
 //! - [`outcome`]: what processing an event ended in (typed, stored as JSON).
 //! - [`queue`]: the queue's message schema and attribute names.
 //! - [`ports`]: the traits adapters implement (queue, consumer, ledger, directory,
@@ -17,6 +18,7 @@
 pub mod config;
 pub mod desired;
 pub mod fact;
+pub mod identity;
 pub mod names;
 pub mod okta;
 pub mod outcome;

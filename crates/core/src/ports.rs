@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::AccessSource;
-use crate::desired::{DesiredUser, OktaProfile};
+use crate::config::SourceBinding;
+use crate::desired::DesiredUser;
 use crate::fact::{Fact, Recorded, UserFacts};
+use crate::identity::{LogEvent, LogQuery, OktaApp, OktaGroup, OktaUser, SourceId};
 use crate::outcome::{Failure, Outcome};
 use crate::plan::{Change, ConnectUser};
 use crate::queue::{
@@ -258,6 +259,20 @@ pub trait Ledger: Send + Sync {
         okta_user_id: &str,
         holder: &str,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// Every remembered binding of a configured group/app name to its Okta id.
+    fn source_bindings(
+        &self,
+    ) -> impl Future<Output = Result<Vec<SourceBinding>, LedgerError>> + Send;
+
+    /// Keeps `binding` for its (kind, name), compared case-insensitively: always when it
+    /// is [`BoundBy::Api`](crate::config::BoundBy::Api), only if no binding is held when
+    /// it is [`BoundBy::Event`](crate::config::BoundBy::Event). Returns the binding held
+    /// afterwards (the given one, or the earlier one it did not replace).
+    fn bind_source(
+        &self,
+        binding: &SourceBinding,
+    ) -> impl Future<Output = Result<SourceBinding, LedgerError>> + Send;
 }
 
 // ---------------------------------------------------------------- user directory
@@ -339,19 +354,25 @@ pub trait UserDirectory: Send + Sync {
 
 // ---------------------------------------------------------------- identity source
 
+/// Why a call to Okta's management API failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
-    /// Okta's rate limit: retry after `retry_at`.
+    /// Okta's rate limit: retry after `retry_at` (Okta's `X-Rate-Limit-Reset`).
     #[error("Okta rate limit reached; retry at {retry_at}")]
     RateLimited { retry_at: UnixMillis },
+    /// 5xx, a timeout or the network: retrying can help.
     #[error("Okta unavailable: {0}")]
     Unavailable(String),
-    /// Bad token or missing scope. Permanent until an admin fixes it.
+    /// 401/403: bad credentials, a missing scope or admin role. Permanent until an admin
+    /// fixes it; the message says which.
     #[error("Okta refused the request: {0}")]
     Denied(String),
-    /// The configured group or app does not exist in Okta.
+    /// The group or app does not exist in Okta.
     #[error("not found in Okta: {0}")]
     NotFound(String),
+    /// Okta rejected the request itself (400): a bug or a bad configured value.
+    #[error("Okta rejected the request: {0}")]
+    Invalid(String),
 }
 
 impl IdentityError {
@@ -360,29 +381,46 @@ impl IdentityError {
             IdentityError::RateLimited { .. } | IdentityError::Unavailable(_) => {
                 ErrorClass::Transient
             }
-            IdentityError::Denied(_) | IdentityError::NotFound(_) => ErrorClass::Permanent,
+            IdentityError::Denied(_) | IdentityError::NotFound(_) | IdentityError::Invalid(_) => {
+                ErrorClass::Permanent
+            }
         }
     }
 }
 
-/// A member of an Okta group or app, with the profile the Users API returned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OktaMember {
-    pub okta_user_id: String,
-    pub profile: OktaProfile,
-}
-
-/// Okta's management API: real names for users, and members for reconciliation.
+/// Okta's management API: users' real names and status, group and app members, names
+/// resolved to ids, and the System Log. Every call is bounded by a timeout and paced by
+/// Okta's rate-limit headers inside the adapter; a failed read is an error, never an
+/// empty answer (an empty member list must mean "no members").
 pub trait IdentitySource: Send + Sync {
-    /// The user's profile, or `None` if the user no longer exists.
-    fn user_profile(
+    /// The user, or `None` if Okta has no user with this id (deleted).
+    fn user(
         &self,
         okta_user_id: &str,
-    ) -> impl Future<Output = Result<Option<OktaProfile>, IdentityError>> + Send;
+    ) -> impl Future<Output = Result<Option<OktaUser>, IdentityError>> + Send;
 
-    /// Every current member of a group or app (all pages).
+    /// Every current member of the group, or every user assigned to the app (directly or
+    /// through a group), all pages. `NotFound` if the group or app does not exist.
     fn members(
         &self,
-        source: &AccessSource,
-    ) -> impl Future<Output = Result<Vec<OktaMember>, IdentityError>> + Send;
+        source: &SourceId,
+    ) -> impl Future<Output = Result<Vec<OktaUser>, IdentityError>> + Send;
+
+    /// The group with exactly this name (case-insensitive), if any.
+    fn find_group(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<OktaGroup>, IdentityError>> + Send;
+
+    /// The app instance with exactly this label (case-insensitive), if any.
+    fn find_app(
+        &self,
+        label: &str,
+    ) -> impl Future<Output = Result<Option<OktaApp>, IdentityError>> + Send;
+
+    /// Every System Log event matching `query`, all pages, ordered by `published`.
+    fn system_log(
+        &self,
+        query: &LogQuery,
+    ) -> impl Future<Output = Result<Vec<LogEvent>, IdentityError>> + Send;
 }

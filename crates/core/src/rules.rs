@@ -131,7 +131,13 @@ pub fn classify(event: &OktaEvent, config: &Config) -> Classification {
             else {
                 return Classification::NotRelevant(NotRelevant::NoSourceTarget);
             };
-            let name = target.display_name.as_deref();
+            // A group is named by its `displayName`; an app instance by its label, which
+            // Okta puts in `alternateId` (its `displayName` is the catalog app's name,
+            // shared by every instance of that app).
+            let name = match source_kind {
+                SourceKind::Group => target.display_name.as_deref(),
+                SourceKind::App => target.alternate_id.as_deref(),
+            };
             let mapped = config.mappings.iter().any(|m| {
                 m.sources
                     .iter()

@@ -20,7 +20,7 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// - 1: first release; `ledger_events.detail` held free text.
 /// - 2: `ledger_events.outcome` holds the typed `Outcome` as JSON.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long to wait between two tries of a busy open lock or a busy prepare.
 const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(10);
@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS ledger_facts (
     event_uuid   TEXT    NOT NULL,
     fact         TEXT    NOT NULL,            -- the Fact as JSON
     PRIMARY KEY (okta_user_id, slot)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS ledger_sources (
+    slot    TEXT PRIMARY KEY,                 -- SourceBinding::slot()
+    binding TEXT NOT NULL                     -- the SourceBinding as JSON
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS ledger_users (

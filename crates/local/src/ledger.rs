@@ -10,6 +10,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use okta_connect_core::config::SourceBinding;
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{Claim, EventRecord, EventState, Ledger, LedgerError, UserRecord};
@@ -230,6 +231,39 @@ impl SqliteLedger {
         })
     }
 
+    fn bindings(&self) -> Result<Vec<SourceBinding>, EmbeddedError> {
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached("SELECT binding FROM ledger_sources ORDER BY slot")?;
+            let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+            rows.map(|json| from_json("source binding", &json?))
+                .collect()
+        })
+    }
+
+    fn bind(&self, binding: &SourceBinding) -> Result<SourceBinding, EmbeddedError> {
+        self.db.write(|tx| {
+            let slot = binding.slot();
+            let held: Option<SourceBinding> = tx
+                .query_row(
+                    "SELECT binding FROM ledger_sources WHERE slot = ?1",
+                    params![slot],
+                    |row| row.get::<_, String>(0),
+                )
+                .optional()?
+                .map(|json| from_json("source binding", &json))
+                .transpose()?;
+            if !binding.replaces(held.as_ref()) {
+                return Ok(held.unwrap_or_else(|| binding.clone()));
+            }
+            tx.execute(
+                "INSERT INTO ledger_sources (slot, binding) VALUES (?1, ?2)
+                 ON CONFLICT (slot) DO UPDATE SET binding = excluded.binding",
+                params![slot, to_json("source binding", binding)?],
+            )?;
+            Ok(binding.clone())
+        })
+    }
+
     fn release_lease(&self, okta_user_id: &str, holder: &str) -> Result<(), EmbeddedError> {
         self.db.single(|conn| {
             conn.execute(
@@ -367,5 +401,15 @@ impl Ledger for SqliteLedger {
     async fn release_user(&self, okta_user_id: &str, holder: &str) -> Result<(), LedgerError> {
         let (this, user, holder) = (self.clone(), okta_user_id.to_string(), holder.to_string());
         Ok(blocking(move || this.release_lease(&user, &holder)).await?)
+    }
+
+    async fn source_bindings(&self) -> Result<Vec<SourceBinding>, LedgerError> {
+        let this = self.clone();
+        Ok(blocking(move || this.bindings()).await?)
+    }
+
+    async fn bind_source(&self, binding: &SourceBinding) -> Result<SourceBinding, LedgerError> {
+        let (this, binding) = (self.clone(), binding.clone());
+        Ok(blocking(move || this.bind(&binding)).await?)
     }
 }

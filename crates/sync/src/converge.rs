@@ -32,8 +32,10 @@ where
     let mut desired = desired_user(&record.facts, None, config)?;
     if let (Desired::Present(_), Some(identity)) = (&desired, identity) {
         // Real names only matter for a user who should exist; one Okta call, not two.
-        let profile = identity.user_profile(okta_user_id).await?;
-        desired = desired_user(&record.facts, profile.as_ref(), config)?;
+        // A transient Okta failure is an error (retried), never a silent fallback to
+        // display names: that would write wrong names and flap them back later.
+        let user = identity.user(okta_user_id).await?;
+        desired = desired_user(&record.facts, user.as_ref().map(|u| &u.profile), config)?;
     }
     let username = match &desired {
         Desired::Unmanaged => {

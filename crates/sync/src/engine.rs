@@ -18,6 +18,7 @@ use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
 use crate::pacing::{Paced, TokenBucket};
 use crate::retry::Backoff;
+use crate::sources::{BoundSources, learned_from};
 
 /// What the queue should do with one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -153,6 +154,8 @@ pub struct Engine<L, D, Q, I = NoIdentitySource> {
     pub identity: Option<I>,
     pub pacing: TokenBucket,
     pub clock: Clock,
+    /// The config with its group/app names bound to Okta ids.
+    pub sources: BoundSources,
 }
 
 /// How one message's processing went, before the dead-letter decision.
@@ -183,7 +186,20 @@ where
             identity,
             pacing,
             clock: Arc::new(UnixMillis::now),
+            sources: BoundSources::default(),
         }
+    }
+
+    /// The config with every known name-to-id binding applied (see [`BoundSources`]).
+    pub async fn bound_config(&self) -> Result<Arc<Config>, SyncError> {
+        self.sources
+            .config(
+                &self.config,
+                &self.ledger,
+                self.identity.as_ref(),
+                (self.clock)(),
+            )
+            .await
     }
 
     fn retention(&self) -> Duration {
@@ -335,7 +351,8 @@ where
             }
             Claim::Claimed { .. } => *claimed = true,
         }
-        let fact = match classify(&event, &self.config) {
+        let config = retrying!(self, deadline, self.bound_config())?;
+        let fact = match classify(&event, &config) {
             Classification::NotRelevant(reason) => {
                 let outcome = Outcome::NotRelevant { reason };
                 let now = (self.clock)();
@@ -347,6 +364,21 @@ where
             Classification::Fact(fact) => fact,
         };
         report.okta_user_id = Some(fact.okta_user_id.clone());
+        if let Some(binding) = learned_from(&fact, &config, (self.clock)()) {
+            let held = retrying!(self, deadline, async {
+                Ok::<_, SyncError>(self.ledger.bind_source(&binding).await?)
+            })?;
+            self.sources.invalidate().await;
+            if held.id != binding.id {
+                // Another worker bound this name to another group first: by that
+                // binding, this event's group is not the configured one.
+                tracing::warn!(source = %binding.name, held = %held.id, seen = %binding.id,
+                    "configured name already bound to another Okta id");
+            } else {
+                tracing::info!(source = %binding.name, okta_id = %binding.id,
+                    "bound a configured name to the Okta id its first event carried");
+            }
+        }
         retrying!(self, deadline, async {
             Ok::<_, SyncError>(self.ledger.record_fact(&fact).await?)
         })?;
@@ -379,6 +411,7 @@ where
         okta_user_id: &str,
         holder: &str,
     ) -> Result<Converged, SyncError> {
+        let config = self.bound_config().await?;
         let now = (self.clock)();
         if !self
             .ledger
@@ -392,7 +425,7 @@ where
         let paced = Paced::new(&self.directory, &self.pacing);
         let result = converge_user(
             okta_user_id,
-            &self.config,
+            &config,
             &self.ledger,
             &paced,
             self.identity.as_ref(),

@@ -11,6 +11,7 @@
 //!   dead-letter queue with their reason, and done, so they burn no retries.
 //! - [`converge_user`]: one user's desired Connect state applied as the difference.
 //! - [`pacing`]: the token bucket every Connect call (retries included) goes through.
+//! - [`sources`]: configured group and app names bound to their Okta ids.
 //!
 //! Dependency rule: this crate depends on `okta-connect-core` only (no AWS, no SQLite,
 //! no Lambda); adapters are passed in through the ports.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod identity;
 pub mod pacing;
 mod retry;
+pub mod sources;
 
 pub use converge::converge_user;
 pub use engine::{Clock, Disposition, Engine, Report, Settings, Settled};

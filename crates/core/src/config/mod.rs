@@ -130,34 +130,138 @@ pub struct MembershipEventTypes {
     pub group_remove: String,
 }
 
-/// An Okta group or app (by name/label or by Okta id) that grants a Connect user.
+/// An Okta group or app that grants a Connect user, as `config.ini` names it: by its
+/// Okta id (`00g…` group, `0oa…` app: preferred, renames never break it) or by name (a
+/// group's name, an app instance's *label*).
+///
+/// A source named by name matches by that name only until its id is known
+/// ([`Config::with_bindings`]): from then on it matches by id, so renaming the group in
+/// Okta orphans nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
-pub enum AccessSource {
-    Group(String),
-    App(String),
+pub struct AccessSource {
+    pub kind: SourceKind,
+    /// What `config.ini` says: a name, a label or an id.
+    pub name: String,
+    /// The Okta id: the configured value when it is one, else the id the name was
+    /// bound to; `None` while unknown.
+    pub id: Option<String>,
 }
 
 impl fmt::Display for AccessSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AccessSource::Group(g) => write!(f, "group {g:?}"),
-            AccessSource::App(a) => write!(f, "app {a:?}"),
+        let kind = match self.kind {
+            SourceKind::Group => "group",
+            SourceKind::App => "app",
+        };
+        match &self.id {
+            Some(id) if *id != self.name => write!(f, "{kind} {:?} ({id})", self.name),
+            _ => write!(f, "{kind} {:?}", self.name),
         }
     }
 }
 
 impl AccessSource {
-    /// Whether an Okta group/app with this id and display name is this source. Ids match
-    /// exactly; names case-insensitively, as Okta treats group names.
+    /// A group named by name or by id (`00g` + 17 letters or digits).
+    pub fn group(name: impl Into<String>) -> Self {
+        Self::new(SourceKind::Group, name.into())
+    }
+
+    /// An app instance named by label or by id (`0oa` + 17 letters or digits).
+    pub fn app(name: impl Into<String>) -> Self {
+        Self::new(SourceKind::App, name.into())
+    }
+
+    fn new(kind: SourceKind, name: String) -> Self {
+        let name = name.trim().to_string();
+        let id = is_okta_id(kind, &name).then(|| name.clone());
+        Self { kind, name, id }
+    }
+
+    /// Whether `config.ini` gave the id itself (not a name to resolve).
+    pub fn configured_by_id(&self) -> bool {
+        self.id.as_deref() == Some(self.name.as_str())
+    }
+
+    /// Whether an Okta group/app with this id and name is this source. By id once the id
+    /// is known; before that by name, case-insensitively as Okta compares group names.
+    /// For apps `name` must be the instance label (an event's `alternateId`), never the
+    /// catalog name that every instance of the app shares.
     pub fn matches(&self, kind: SourceKind, id: Option<&str>, name: Option<&str>) -> bool {
-        let (own_kind, wanted) = match self {
-            AccessSource::Group(n) => (SourceKind::Group, n),
-            AccessSource::App(n) => (SourceKind::App, n),
+        if self.kind != kind {
+            return false;
+        }
+        match &self.id {
+            Some(own) => id == Some(own.as_str()),
+            None => name.is_some_and(|n| same_name(n, &self.name)),
+        }
+    }
+}
+
+/// Okta's names compare case-insensitively, ignoring surrounding blanks.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+/// Whether `text` has the shape of an Okta id of this kind: `00g…` (group) or `0oa…`
+/// (app) followed by 17 ASCII letters or digits.
+pub fn is_okta_id(kind: SourceKind, text: &str) -> bool {
+    let prefix = match kind {
+        SourceKind::Group => "00g",
+        SourceKind::App => "0oa",
+    };
+    text.len() == 20 && text.starts_with(prefix) && text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A configured name and the Okta id it was found to have. Kept by the ledger so that
+/// later events (after a rename) still match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SourceBinding {
+    pub kind: SourceKind,
+    /// The configured name, as [`AccessSource::name`].
+    pub name: String,
+    pub id: String,
+    /// The name the Okta object had when bound (may differ in case or, after a rename
+    /// in `config.ini`, entirely).
+    pub okta_name: String,
+    pub bound_by: BoundBy,
+    pub bound_at: crate::time::UnixMillis,
+}
+
+impl SourceBinding {
+    /// The slot a binding holds: its kind and configured name, lower-cased. Stable text,
+    /// so ledgers can store it as a key.
+    pub fn slot(&self) -> String {
+        let kind = match self.kind {
+            SourceKind::Group => "group",
+            SourceKind::App => "app",
         };
-        own_kind == kind
-            && (id == Some(wanted.as_str())
-                || name.is_some_and(|n| n.trim().to_lowercase() == wanted.to_lowercase()))
+        format!("{kind}#{}", self.name.trim().to_lowercase())
+    }
+
+    /// Whether storing `self` replaces `held` (the binding in the same slot, if any).
+    pub fn replaces(&self, held: Option<&SourceBinding>) -> bool {
+        held.is_none() || self.bound_by == BoundBy::Api
+    }
+}
+
+/// How a configured name came to be bound to an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoundBy {
+    /// Okta's API found the group by name or the app by label: authoritative, replaces
+    /// an earlier binding.
+    Api,
+    /// The first membership event that carried both the name and the id; never replaces
+    /// a binding.
+    Event,
+}
+
+impl fmt::Display for BoundBy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BoundBy::Api => "Okta API",
+            BoundBy::Event => "first event",
+        })
     }
 }
 
@@ -201,6 +305,72 @@ pub struct Config {
     pub ledger_retention_days: u32,
     pub ingest: IngestSettings,
     pub deploy: DeploySettings,
+    /// Okta's management API, when `[OktaApi] ORG_URL` is set: real names, ids of
+    /// configured names, reconcile and replay. `None`: events alone.
+    pub okta_api: Option<OktaApiConfig>,
+}
+
+/// How the pipeline reaches Okta's management API. The credential itself is never here:
+/// [`OktaApiConfig::credentials`] says where to read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OktaApiConfig {
+    /// `https://acme.okta.com` (no path). `http://` only for a loopback emulator.
+    pub org_url: String,
+    pub auth: OktaApiAuth,
+    /// Where the private key (PEM) or API token is.
+    pub credentials: CredentialSource,
+    /// Bound on every Okta call, in seconds.
+    pub timeout_seconds: u32,
+    /// Okta calls in flight at once from one process (Okta allows 75 per org).
+    pub max_concurrent_requests: u32,
+}
+
+/// Which Okta credential the pipeline presents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum OktaApiAuth {
+    /// An OAuth 2.0 service app, client credentials with `private_key_jwt`: Okta's
+    /// recommended way, scoped to read-only calls. The credential is the private key.
+    PrivateKeyJwt {
+        client_id: String,
+        /// The key's `kid` as Okta shows it; needed when the app has several keys.
+        key_id: Option<String>,
+    },
+    /// An SSWS API token (inherits its admin's rights; expires after 30 idle days).
+    ApiToken,
+}
+
+/// The scopes the service app needs: reading users, groups, apps and the System Log.
+pub const OKTA_API_SCOPES: &[&str] = &[
+    "okta.users.read",
+    "okta.groups.read",
+    "okta.apps.read",
+    "okta.logs.read",
+];
+
+/// Where a credential is read from, at start-up only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", content = "name", rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// `env:NAME`: an environment variable.
+    Env(String),
+    /// `file:PATH`: a file, relative to `config.ini`'s folder.
+    File(String),
+    /// `secret:ARN_OR_NAME`: an AWS Secrets Manager secret (deployed stacks).
+    Secret(String),
+}
+
+/// Where the credential is read from when `[OktaApi] CREDENTIALS` is not set.
+pub const DEFAULT_OKTA_CREDENTIALS_VAR: &str = "OKTA_CONNECT_OKTA_CREDENTIALS";
+
+impl fmt::Display for CredentialSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CredentialSource::Env(v) => write!(f, "environment variable {v}"),
+            CredentialSource::File(p) => write!(f, "file {p}"),
+            CredentialSource::Secret(s) => write!(f, "Secrets Manager secret {s}"),
+        }
+    }
 }
 
 /// What `cdk deploy` builds around the pipeline. Read by the CDK app through
@@ -344,6 +514,14 @@ const SYNC_KEYS: &[&str] = &[
     "LEDGER_RETENTION_DAYS",
 ];
 const INGEST_KEYS: &[&str] = &["SECRET_HEADER", "MAX_BODY_BYTES"];
+const OKTA_API_KEYS: &[&str] = &[
+    "ORG_URL",
+    "CLIENT_ID",
+    "KEY_ID",
+    "CREDENTIALS",
+    "TIMEOUT_SECONDS",
+    "MAX_CONCURRENT_REQUESTS",
+];
 const DEPLOY_KEYS: &[&str] = &[
     "STACK_NAME",
     "BATCH_SIZE",
@@ -387,6 +565,35 @@ impl Config {
     /// The mapping with this name.
     pub fn mapping(&self, name: &str) -> Option<&AccessMapping> {
         self.mappings.iter().find(|m| m.name == name)
+    }
+
+    /// Every configured source, in mapping order (a source named by two mappings
+    /// appears twice).
+    pub fn sources(&self) -> impl Iterator<Item = &AccessSource> {
+        self.mappings.iter().flat_map(|m| m.sources.iter())
+    }
+
+    /// The configured sources named by name whose id is not known yet.
+    pub fn unbound_sources(&self) -> impl Iterator<Item = &AccessSource> {
+        self.sources().filter(|s| s.id.is_none())
+    }
+
+    /// This config with every name-configured source that has a binding matched by id
+    /// from now on. Bindings for names no longer configured are ignored.
+    pub fn with_bindings(&self, bindings: &[SourceBinding]) -> Config {
+        let mut bound = self.clone();
+        for source in bound.mappings.iter_mut().flat_map(|m| m.sources.iter_mut()) {
+            if source.id.is_some() {
+                continue;
+            }
+            if let Some(b) = bindings
+                .iter()
+                .find(|b| b.kind == source.kind && same_name(&b.name, &source.name))
+            {
+                source.id = Some(b.id.clone());
+            }
+        }
+        bound
     }
 }
 
@@ -513,6 +720,7 @@ impl Validator {
         let mut sync = None;
         let mut ingest = None;
         let mut deploy = None;
+        let mut okta_api = None;
         let mut mapping_sections = Vec::new();
         for section in sections {
             let upper = section.name.to_ascii_uppercase();
@@ -537,6 +745,10 @@ impl Validator {
                     deploy = Some(section);
                     DEPLOY_KEYS
                 }
+                "OKTAAPI" => {
+                    okta_api = Some(section);
+                    OKTA_API_KEYS
+                }
                 _ if upper.starts_with(MAPPING_PREFIX)
                     && !section.name[MAPPING_PREFIX.len()..].trim().is_empty() =>
                 {
@@ -547,7 +759,7 @@ impl Validator {
                     self.issue(
                         format!("[{}]", section.name),
                         &section.origin,
-                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest], [Deploy] or [Mapping NAME]",
+                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest], [Deploy], [OktaApi] or [Mapping NAME]",
                     );
                     continue;
                 }
@@ -566,12 +778,13 @@ impl Validator {
                 }
             }
         }
-        let (okta, connect, sync, ingest, deploy) = (
+        let (okta, connect, sync, ingest, deploy, okta_api) = (
             view("OKTA", okta),
             view("Connect", connect),
             view("Sync", sync),
             view("Ingest", ingest),
             view("Deploy", deploy),
+            view("OktaApi", okta_api),
         );
 
         let instance_id = self.required_id(&connect, "INSTANCE_ID");
@@ -620,9 +833,8 @@ impl Validator {
         let mut mappings = Vec::new();
         let legacy_sources: Vec<AccessSource> = [
             okta.value("GROUP_NAME")
-                .map(|(v, _)| AccessSource::Group(v.into())),
-            okta.value("APP_NAME")
-                .map(|(v, _)| AccessSource::App(v.into())),
+                .map(|(v, _)| AccessSource::group(v)),
+            okta.value("APP_NAME").map(|(v, _)| AccessSource::app(v)),
         ]
         .into_iter()
         .flatten()
@@ -670,9 +882,8 @@ impl Validator {
             let name = section.name[MAPPING_PREFIX.len()..].trim().to_string();
             let view = view("", Some(section));
             let sources: Vec<AccessSource> = [
-                view.value("GROUP")
-                    .map(|(v, _)| AccessSource::Group(v.into())),
-                view.value("APP").map(|(v, _)| AccessSource::App(v.into())),
+                view.value("GROUP").map(|(v, _)| AccessSource::group(v)),
+                view.value("APP").map(|(v, _)| AccessSource::app(v)),
             ]
             .into_iter()
             .flatten()
@@ -786,6 +997,7 @@ impl Validator {
         });
         let ingest = self.ingest(&ingest);
         let deploy = self.deploy(&deploy);
+        let okta_api = self.okta_api(&okta_api);
 
         match (self.issues.is_empty(), instance_id, removal) {
             (true, Some(instance_id), Some(removal)) => Ok(Config {
@@ -803,6 +1015,7 @@ impl Validator {
                 ledger_retention_days,
                 ingest,
                 deploy,
+                okta_api,
             }),
             _ => {
                 self.issues.sort_by_key(|i| match i.origin {
@@ -843,6 +1056,86 @@ impl Validator {
             secret_header,
             max_body_bytes,
         }
+    }
+
+    fn okta_api(&mut self, view: &View<'_>) -> Option<OktaApiConfig> {
+        let (url, origin) = view.value("ORG_URL")?;
+        let url = url.trim_end_matches('/');
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                url.strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+            });
+        let host = url.strip_prefix("https://").unwrap_or("");
+        let https_ok = !host.is_empty()
+            && !host.contains('/')
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b));
+        if !(https_ok || loopback) {
+            self.issue(
+                view.key("ORG_URL"),
+                origin,
+                format!(
+                    "{url:?} is not an Okta org URL such as https://acme.okta.com (https, no \
+                     path; http only for 127.0.0.1)"
+                ),
+            );
+        }
+        let auth = match view.value("CLIENT_ID") {
+            Some((client_id, _)) => OktaApiAuth::PrivateKeyJwt {
+                client_id: client_id.to_string(),
+                key_id: view.value("KEY_ID").map(|(k, _)| k.to_string()),
+            },
+            None => {
+                if let Some((_, origin)) = view.value("KEY_ID") {
+                    self.issue(
+                        view.key("KEY_ID"),
+                        origin,
+                        "KEY_ID belongs to a service app: set CLIENT_ID too, or remove KEY_ID \
+                         to use an API token",
+                    );
+                }
+                OktaApiAuth::ApiToken
+            }
+        };
+        let credentials = match view.value("CREDENTIALS") {
+            None => CredentialSource::Env(DEFAULT_OKTA_CREDENTIALS_VAR.to_string()),
+            Some((v, origin)) => match v.split_once(':') {
+                Some(("env", name)) if !name.trim().is_empty() => {
+                    CredentialSource::Env(name.trim().to_string())
+                }
+                Some(("file", path)) if !path.trim().is_empty() => {
+                    CredentialSource::File(path.trim().to_string())
+                }
+                Some(("secret", id)) if !id.trim().is_empty() => {
+                    CredentialSource::Secret(id.trim().to_string())
+                }
+                _ => {
+                    self.issue(
+                        view.key("CREDENTIALS"),
+                        origin,
+                        // Not echoed: a pasted token must not reach logs.
+                        "must be env:VARIABLE, file:PATH or secret:ARN_OR_NAME, never the key \
+                         or token itself",
+                    );
+                    CredentialSource::Env(DEFAULT_OKTA_CREDENTIALS_VAR.to_string())
+                }
+            },
+        };
+        let timeout_seconds =
+            self.number(view, "TIMEOUT_SECONDS", 10_u32, |n| (1..=60).contains(&n));
+        let max_concurrent_requests = self.number(view, "MAX_CONCURRENT_REQUESTS", 4_u32, |n| {
+            (1..=75).contains(&n)
+        });
+        Some(OktaApiConfig {
+            org_url: url.to_string(),
+            auth,
+            credentials,
+            timeout_seconds,
+            max_concurrent_requests,
+        })
     }
 
     fn deploy(&mut self, view: &View<'_>) -> DeploySettings {

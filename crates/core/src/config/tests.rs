@@ -34,8 +34,8 @@ fn the_original_samples_file_reads_as_intended() {
     assert_eq!(
         m.sources,
         vec![
-            AccessSource::Group("amazon_connect".into()),
-            AccessSource::App("AWS Account Federation".into())
+            AccessSource::group("amazon_connect"),
+            AccessSource::app("AWS Account Federation")
         ]
     );
     assert_eq!(
@@ -78,7 +78,7 @@ fn the_projects_config_ini_is_valid() {
     let sup = config.mapping("supervisors").unwrap();
     assert_eq!(
         sup.sources,
-        vec![AccessSource::Group("connect_supervisors".into())]
+        vec![AccessSource::group("connect_supervisors")]
     );
     assert_eq!(
         sup.hierarchy_group_id,
@@ -288,10 +288,10 @@ fn empty_values_mean_unset() {
 
 #[test]
 fn sources_match_by_id_or_case_insensitive_name() {
-    let group = AccessSource::Group("amazon_connect".into());
+    let group = AccessSource::group("amazon_connect");
     assert!(group.matches(SourceKind::Group, Some("00gX"), Some("Amazon_Connect")));
     assert!(!group.matches(SourceKind::App, None, Some("amazon_connect")));
-    let by_id = AccessSource::App("0oa1awsF3d3rat10n0d7".into());
+    let by_id = AccessSource::app("0oa1awsF3d3rat10n0d7");
     assert!(by_id.matches(
         SourceKind::App,
         Some("0oa1awsF3d3rat10n0d7"),
@@ -343,5 +343,99 @@ fn ingest_settings_read_only_their_own_section() {
     assert_eq!(
         e.issue_for("[Ingest] MAX_BODY").unwrap().origin,
         Origin::Line(2)
+    );
+}
+
+#[test]
+fn okta_ids_are_recognised_by_kind_and_shape() {
+    assert!(AccessSource::group("00g1ab2cd3EF4gh5ij6k").configured_by_id());
+    assert!(AccessSource::app("0oa1awsF3d3rat10n0d7").configured_by_id());
+    // A group id named as an app is a label, not an id.
+    assert!(!AccessSource::app("00g1ab2cd3EF4gh5ij6k").configured_by_id());
+    assert!(!AccessSource::group("00g_short").configured_by_id());
+    assert_eq!(AccessSource::group("amazon_connect").id, None);
+}
+
+#[test]
+fn a_bound_name_matches_by_id_after_a_rename() {
+    let config = Config::from_ini(&with("")).unwrap();
+    let binding = SourceBinding {
+        kind: SourceKind::Group,
+        name: "AGENTS".into(),
+        id: "00gAgents00000000001".into(),
+        okta_name: "agents".into(),
+        bound_by: BoundBy::Event,
+        bound_at: crate::time::UnixMillis(1),
+    };
+    assert_eq!(config.unbound_sources().count(), 1);
+    let bound = config.with_bindings(std::slice::from_ref(&binding));
+    assert_eq!(bound.unbound_sources().count(), 0);
+    let source = &bound.mappings[0].sources[0];
+    assert!(source.matches(SourceKind::Group, Some(&binding.id), Some("renamed agents")));
+    assert!(
+        !source.matches(
+            SourceKind::Group,
+            Some("00gOther000000000001"),
+            Some("agents")
+        ),
+        "once bound, another group that took the old name does not match"
+    );
+    assert_eq!(
+        source.to_string(),
+        "group \"agents\" (00gAgents00000000001)"
+    );
+}
+
+#[test]
+fn the_okta_api_section_is_optional_and_validated() {
+    assert_eq!(Config::from_ini(&with("")).unwrap().okta_api, None);
+    let config = Config::from_ini(&with(
+        "[OktaApi]\nORG_URL = https://acme.okta.com/\nCLIENT_ID = 0oaclient\nKEY_ID = k1\n\
+         CREDENTIALS = secret:okta-connect/okta\n",
+    ))
+    .unwrap();
+    let api = config.okta_api.unwrap();
+    assert_eq!(api.org_url, "https://acme.okta.com");
+    assert_eq!(
+        api.auth,
+        OktaApiAuth::PrivateKeyJwt {
+            client_id: "0oaclient".into(),
+            key_id: Some("k1".into())
+        }
+    );
+    assert_eq!(
+        api.credentials,
+        CredentialSource::Secret("okta-connect/okta".into())
+    );
+    assert_eq!((api.timeout_seconds, api.max_concurrent_requests), (10, 4));
+
+    let token = Config::from_ini(&with("[OktaApi]\nORG_URL = http://127.0.0.1:8080\n"))
+        .unwrap()
+        .okta_api
+        .unwrap();
+    assert_eq!(token.auth, OktaApiAuth::ApiToken);
+    assert_eq!(
+        token.credentials,
+        CredentialSource::Env(DEFAULT_OKTA_CREDENTIALS_VAR.into())
+    );
+
+    let e = err(&with(
+        "[OktaApi]\nORG_URL = http://acme.okta.com\nKEY_ID = k\nCREDENTIALS = 00abcdef-token\n\
+         MAX_CONCURRENT_REQUESTS = 500\n",
+    ));
+    for key in [
+        "ORG_URL",
+        "KEY_ID",
+        "CREDENTIALS",
+        "MAX_CONCURRENT_REQUESTS",
+    ] {
+        let issue = e
+            .issue_for(&format!("[OktaApi] {key}"))
+            .unwrap_or_else(|| panic!("no issue for {key}: {e}"));
+        assert!(matches!(issue.origin, Origin::Line(_)), "{issue}");
+    }
+    assert!(
+        !e.to_string().contains("00abcdef-token"),
+        "a credential pasted into the file is not echoed: {e}"
     );
 }

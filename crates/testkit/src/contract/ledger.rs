@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use okta_connect_core::config::SourceKind;
+use okta_connect_core::config::{BoundBy, SourceBinding, SourceKind};
 use okta_connect_core::fact::{
     Assertion, Fact, OktaStatus, Recorded, SourceRef, UserFacts, UserSnapshot,
 };
@@ -807,6 +807,62 @@ pub async fn concurrent_user_leases_have_one_winner<L: Ledger>(ledger: &L) {
     );
 }
 
+fn binding(name: &str, id: &str, bound_by: BoundBy) -> SourceBinding {
+    SourceBinding {
+        kind: SourceKind::Group,
+        name: name.into(),
+        id: id.into(),
+        okta_name: name.to_lowercase(),
+        bound_by,
+        bound_at: T0,
+    }
+}
+
+/// The first event's binding of a name is kept; a later event's (another id, the same
+/// name in other case) does not replace it; the API's does.
+pub async fn source_binding_by_event_is_kept_and_by_api_replaced<L: Ledger>(ledger: &L) {
+    let name = unique("Agents");
+    let first = binding(&name, &unique("00g-first"), BoundBy::Event);
+    assert_eq!(
+        ledger.bind_source(&first).await.expect("bind_source"),
+        first
+    );
+    let later = binding(&name.to_uppercase(), &unique("00g-later"), BoundBy::Event);
+    assert_eq!(
+        ledger.bind_source(&later).await.expect("bind_source"),
+        first,
+        "an event never replaces a binding: the name's first id is kept"
+    );
+    let api = binding(&name.to_lowercase(), &unique("00g-api"), BoundBy::Api);
+    assert_eq!(ledger.bind_source(&api).await.expect("bind_source"), api);
+    let held: Vec<SourceBinding> = ledger
+        .source_bindings()
+        .await
+        .expect("source_bindings")
+        .into_iter()
+        .filter(|b| b.slot() == first.slot())
+        .collect();
+    assert_eq!(held, vec![api], "one binding per name, the API's");
+}
+
+/// Bindings of different names and kinds are independent and all read back.
+pub async fn source_bindings_are_independent_and_read_back<L: Ledger>(ledger: &L) {
+    let name = unique("contact-centre");
+    let group = binding(&name, &unique("00g"), BoundBy::Event);
+    let app = SourceBinding {
+        kind: SourceKind::App,
+        ..binding(&name, &unique("0oa"), BoundBy::Event)
+    };
+    ledger.bind_source(&group).await.expect("bind group");
+    ledger.bind_source(&app).await.expect("bind app");
+    let all = ledger.source_bindings().await.expect("source_bindings");
+    assert!(all.contains(&group), "{all:?}");
+    assert!(
+        all.contains(&app),
+        "a group and an app of one name are two bindings"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per contract case, in a module named by the first
 /// argument. See the module documentation for the two forms.
 #[macro_export]
@@ -843,6 +899,8 @@ macro_rules! ledger_contract_tests {
                 user_lease_is_reentrant_and_extends
                 user_lease_release_by_holder_only
                 concurrent_user_leases_have_one_winner
+                source_binding_by_event_is_kept_and_by_api_replaced
+                source_bindings_are_independent_and_read_back
             );
         }
     };
