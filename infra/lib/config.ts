@@ -19,12 +19,24 @@ export interface OktaConnectConfig {
   ledger_retention_days: number;
   ingest: { secret_header: string; max_body_bytes: number };
   deploy: DeploySettings;
+  /** [OktaApi]: Okta's management API, or null when events alone are used. */
+  okta_api: OktaApiSettings | null;
   subscribe_event_types: string[];
+}
+
+export interface OktaApiSettings {
+  org_url: string;
+  auth: { method: 'private_key_jwt'; client_id: string; key_id: string | null } | { method: 'api_token' };
+  /** Where the private key or API token is read from. */
+  credentials: { from: 'env' | 'file' | 'secret'; name: string };
+  timeout_seconds: number;
+  max_concurrent_requests: number;
 }
 
 export interface AccessMapping {
   name: string;
-  sources: { kind: 'group' | 'app'; name: string }[];
+  /** `id` is the Okta id when config.ini gives one (else resolved at run time). */
+  sources: { kind: 'group' | 'app'; name: string; id: string | null }[];
   routing_profile_id: string;
   security_profile_ids: string[];
   hierarchy_group_id: string | null;

@@ -88,6 +88,8 @@ export class OktaConnectStack extends Stack {
   readonly deadLetterQueue: sqs.Queue;
   readonly ledger: dynamodb.Table;
   readonly hookSecret: secretsmanager.Secret;
+  /** The Okta API credential (private key or API token), when [OktaApi] is set and names no secret of its own. */
+  readonly oktaApiSecret?: secretsmanager.Secret;
   readonly api: apigw.HttpApi;
   readonly alarmTopic?: sns.Topic;
 
@@ -149,6 +151,31 @@ export class OktaConnectStack extends Stack {
         'update Okta, then drop "previous" (README).',
     });
 
+    // The Okta API credential: created without a value (CloudFormation's "empty secret"),
+    // because only the admin holds the private key or token; the outputs say how to fill
+    // it. Skipped when [OktaApi] CREDENTIALS already names a secret of the admin's own.
+    const oktaApi = config.okta_api;
+    let oktaCredentialsOverride: Record<string, string> = {};
+    if (oktaApi && oktaApi.credentials.from !== 'secret') {
+      const secret = new secretsmanager.Secret(this, 'OktaApiCredentials', {
+        description:
+          oktaApi.auth.method === 'private_key_jwt'
+            ? `Okta service app ${oktaApi.auth.client_id} private key (PEM) for ${this.stackName}`
+            : `Okta API token (SSWS) for ${this.stackName}`,
+      });
+      (secret.node.defaultChild as secretsmanager.CfnSecret).addPropertyDeletionOverride('GenerateSecretString');
+      Validations.of(secret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'The value is a key pair registered in Okta (or an Okta API token): rotating means registering a new ' +
+          'public key in Okta, which no Lambda can do. Rotate by hand: add the new key in Okta, put the new PEM ' +
+          'here, then remove the old key in Okta (README).',
+      });
+      this.oktaApiSecret = secret;
+      // The same override mechanism as any config.ini key: the worker reads the secret.
+      oktaCredentialsOverride = { OKTA_CONNECT__OKTAAPI__CREDENTIALS: `secret:${secret.secretArn}` };
+    }
+
     // ---- Lambdas -------------------------------------------------------------------
     const common = {
       runtime: lambda.Runtime.PROVIDED_AL2023,
@@ -194,8 +221,22 @@ export class OktaConnectStack extends Stack {
         ...configEnv,
         OKTA_CONNECT_LEDGER_TABLE: this.ledger.tableName,
         OKTA_CONNECT_DLQ_URL: this.deadLetterQueue.queueUrl,
+        ...oktaCredentialsOverride,
       },
     });
+    if (this.oktaApiSecret) {
+      this.worker.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.oktaApiSecret.secretArn] }),
+      );
+    } else if (oktaApi?.credentials.from === 'secret') {
+      // The admin's own secret, by ARN or name: a name matches any ARN suffix Secrets
+      // Manager appends ("-AbCdEf").
+      const ref = oktaApi.credentials.name;
+      const arn = ref.startsWith('arn:')
+        ? ref
+        : `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${ref}-??????`;
+      this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
+    }
     this.worker.addToRolePolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
@@ -329,6 +370,17 @@ export class OktaConnectStack extends Stack {
       description: 'Event types to subscribe the Okta event hook to',
       value: config.subscribe_event_types.join(','),
     });
+    if (this.oktaApiSecret) {
+      const what = oktaApi?.auth.method === 'private_key_jwt' ? 'okta-private-key.pem' : 'okta-api-token.txt';
+      new CfnOutput(this, 'OktaApiCredentialsSecretArn', {
+        description: 'Secrets Manager secret the worker reads the Okta API credential from (created empty)',
+        value: this.oktaApiSecret.secretArn,
+      });
+      new CfnOutput(this, 'FillOktaApiCredentialsCommand', {
+        description: 'Stores the Okta credential (the service app private key in PEM, or the API token) before events arrive',
+        value: `aws secretsmanager put-secret-value --region ${this.region} --secret-id ${this.oktaApiSecret.secretArn} --secret-string file://${what}`,
+      });
+    }
     // ---- What the operator needs afterwards ----------------------------------------
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });

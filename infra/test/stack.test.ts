@@ -425,6 +425,60 @@ describe('config.ini switches', () => {
     b.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 3, ScalingConfig: { MaximumConcurrency: 7 } });
   });
 
+  it('no [OktaApi]: no Okta credential secret, and the worker reads no secret', () => {
+    const b = build();
+    assert.equal(b.stack.oktaApiSecret, undefined);
+    b.template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const worker = roleStatements(b.template, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
+    assert.ok(!worker.some((s) => s.actions.includes('secretsmanager:GetSecretValue')));
+  });
+
+  it('[OktaApi] with a service app: an empty secret only the worker reads, its override, and how to fill it', () => {
+    const b = build({
+      env: { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com', OKTA_CONNECT__OKTAAPI__CLIENT_ID: '0oa1serviceapp0000001' },
+    });
+    const t = b.template;
+    const id = (construct: any) => b.stack.getLogicalId(construct.node.defaultChild);
+    const secretId = id(b.stack.oktaApiSecret!);
+    const secret = t.toJSON().Resources[secretId];
+    assert.equal(secret.Properties.GenerateSecretString, undefined, 'created empty: only the admin has the key');
+    assert.equal(secret.Properties.SecretString, undefined);
+    const workerFn = t.toJSON().Resources[id(b.stack.worker)];
+    assert.equal(flat(workerFn.Properties.Environment.Variables.OKTA_CONNECT__OKTAAPI__CREDENTIALS), `secret:\${${secretId}}`);
+    const ingestFn = t.toJSON().Resources[id(b.stack.ingest)];
+    assert.equal(ingestFn.Properties.Environment.Variables.OKTA_CONNECT__OKTAAPI__CREDENTIALS, undefined);
+    const worker = roleStatements(t, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
+    assert.deepEqual(
+      worker.filter((s) => s.actions.includes('secretsmanager:GetSecretValue')),
+      [{ actions: ['secretsmanager:GetSecretValue'], resources: [`\${${secretId}}`] }],
+    );
+    const ingest = roleStatements(t, b.stack.getLogicalId(b.stack.ingest.role!.node.defaultChild as any));
+    assert.ok(!JSON.stringify(ingest).includes(secretId), 'ingest never reads the Okta credential');
+    const out = (name: string) => flat(t.toJSON().Outputs[name].Value);
+    assert.equal(out('OktaApiCredentialsSecretArn'), `\${${secretId}}`);
+    assert.equal(
+      out('FillOktaApiCredentialsCommand'),
+      `aws secretsmanager put-secret-value --region us-east-1 --secret-id \${${secretId}} --secret-string file://okta-private-key.pem`,
+    );
+  });
+
+  it('[OktaApi] CREDENTIALS = secret:NAME: no secret created, the worker may read that one', () => {
+    const b = build({
+      env: { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com', OKTA_CONNECT__OKTAAPI__CREDENTIALS: 'secret:okta/token' },
+    });
+    assert.equal(b.stack.oktaApiSecret, undefined);
+    const worker = roleStatements(b.template, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
+    assert.deepEqual(
+      worker.filter((s) => s.actions.includes('secretsmanager:GetSecretValue')),
+      [
+        {
+          actions: ['secretsmanager:GetSecretValue'],
+          resources: ['arn:${AWS::Partition}:secretsmanager:us-east-1:${AWS::AccountId}:secret:okta/token-??????'],
+        },
+      ],
+    );
+  });
+
   it('an x86_64 build (the fallback of scripts/build-lambdas.sh) makes x86_64 functions', () => {
     const b = build({ lambdaDir: placeholderLambdaDir('x86_64') });
     for (const fn of Object.values(b.template.findResources('AWS::Lambda::Function'))) {

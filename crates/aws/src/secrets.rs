@@ -100,6 +100,18 @@ pub async fn load(config: &SdkConfig, secret_id: &str) -> Result<SecretValues, S
 
 /// [`load`] on an existing client.
 pub async fn fetch(client: &Client, secret_id: &str) -> Result<SecretValues, SecretError> {
+    SecretValues::parse(&fetch_text(client, secret_id).await?)
+}
+
+/// The secret's `SecretString` as stored, with one `GetSecretValue`: for credentials
+/// that are not hook secrets (an Okta private key or API token). A secret created empty
+/// and never filled answers `ResourceNotFoundException` (permanent): the error says so.
+pub async fn load_text(config: &SdkConfig, secret_id: &str) -> Result<String, SecretError> {
+    let client = sdk::secretsmanager_client(config, &sdk::RequestCounter::new());
+    fetch_text(&client, secret_id).await
+}
+
+async fn fetch_text(client: &Client, secret_id: &str) -> Result<String, SecretError> {
     let output = client
         .get_secret_value()
         .secret_id(secret_id)
@@ -111,12 +123,12 @@ pub async fn fetch(client: &Client, secret_id: &str) -> Result<SecretValues, Sec
             // Error answers carry a code and a message, never the secret.
             detail: sdk::describe(&err),
         })?;
-    let text = output
+    output
         .secret_string()
+        .map(String::from)
         .ok_or_else(|| SecretError::NotAString {
             id: secret_id.to_string(),
-        })?;
-    SecretValues::parse(text)
+        })
 }
 
 /// Modelled errors by type; anything else (an unmodelled `AccessDeniedException` 403,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
+use okta_connect_core::config::SourceBinding;
 use okta_connect_core::fact::{Fact, Recorded};
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
@@ -91,6 +92,12 @@ impl Ledger for AnyLedger {
     }
     async fn release_user(&self, okta_user_id: &str, holder: &str) -> Result<(), LedgerError> {
         ledger!(self, l => l.release_user(okta_user_id, holder))
+    }
+    async fn source_bindings(&self) -> Result<Vec<SourceBinding>, LedgerError> {
+        ledger!(self, l => l.source_bindings())
+    }
+    async fn bind_source(&self, binding: &SourceBinding) -> Result<SourceBinding, LedgerError> {
+        ledger!(self, l => l.bind_source(binding))
     }
 }
 

@@ -29,11 +29,13 @@ use okta_connect_core::queue::{
 };
 use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings};
 use okta_connect_local::{EmbeddedError, LocalQueue, QueueSettings, SqliteLedger};
-use okta_connect_sync::{Disposition, Engine, NoIdentitySource};
+use okta_connect_okta::OktaApi;
+use okta_connect_sync::{Disposition, Engine};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::backends::{AnyDeadLetters, AnyLedger, AnyQueue};
+use crate::okta::{self, LocalOkta, OKTA_TOKEN_FILE, OktaTarget};
 
 /// The SQLite file holding queue, dead-letter queue and ledger.
 pub const STATE_DB: &str = "pipeline.sqlite";
@@ -81,6 +83,7 @@ pub struct LocalSettings {
     pub bind: SocketAddr,
     pub secret: String,
     pub connect: ConnectTarget,
+    pub okta: OktaTarget,
     pub queue: QueueSettings,
     pub storage: Storage,
 }
@@ -99,6 +102,7 @@ impl LocalSettings {
                 seed: None,
                 throttle,
             },
+            okta: OktaTarget::Simulated { seed: None },
             queue: QueueSettings {
                 visibility_timeout: Duration::from_secs(10),
                 max_receive_count: 5,
@@ -118,6 +122,8 @@ pub enum PipelineError {
     Queue(#[from] QueueError),
     #[error("connect-sim: {0}")]
     Sim(String),
+    #[error("Okta: {0}")]
+    Okta(String),
     #[error(
         "cannot listen on {0}: {1} (is another `okta-connect dev` running? pick another --port)"
     )]
@@ -129,10 +135,23 @@ pub enum PipelineError {
 /// The hook secret for this state folder: `explicit` if given, else the one saved in
 /// the folder, else a new random one saved there (mode 0600).
 pub fn hook_secret(state_dir: &Path, explicit: Option<String>) -> Result<String, PipelineError> {
+    saved_secret(state_dir, SECRET_FILE, explicit)
+}
+
+/// The simulated Okta org's API token for this state folder, made like [`hook_secret`].
+pub fn okta_token(state_dir: &Path) -> Result<String, PipelineError> {
+    saved_secret(state_dir, OKTA_TOKEN_FILE, None)
+}
+
+fn saved_secret(
+    state_dir: &Path,
+    file: &str,
+    explicit: Option<String>,
+) -> Result<String, PipelineError> {
     if let Some(secret) = explicit.filter(|s| !s.trim().is_empty()) {
         return Ok(secret.trim().to_string());
     }
-    let path = state_dir.join(SECRET_FILE);
+    let path = state_dir.join(file);
     if let Ok(saved) = std::fs::read_to_string(&path)
         && !saved.trim().is_empty()
     {
@@ -174,7 +193,7 @@ impl EventQueue for WakingQueue {
     }
 }
 
-type LocalEngine = Engine<AnyLedger, ConnectDirectory, AnyDeadLetters, NoIdentitySource>;
+type LocalEngine = Engine<AnyLedger, ConnectDirectory, AnyDeadLetters, OktaApi>;
 
 /// A running local pipeline.
 pub struct Pipeline {
@@ -187,6 +206,8 @@ pub struct Pipeline {
     pub ledger: AnyLedger,
     /// The simulated Connect, when the target is simulated.
     pub sim: Option<SimServer>,
+    /// The simulated Okta org (or the configured one's API).
+    pub okta: LocalOkta,
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
     worker: JoinHandle<()>,
@@ -277,26 +298,6 @@ impl Pipeline {
 
         let wake = Arc::new(Notify::new());
         let (stop, stopped) = watch::channel(false);
-        let mut worker = Engine::new(
-            settings.config.clone(),
-            ledger.clone(),
-            directory,
-            dead_letters,
-            None::<NoIdentitySource>,
-        );
-        // A claim must end by the time the queue shows the message again, or a crashed
-        // run's claims would hold up the redelivery (the stack does the same with its
-        // visibility timeout of 6 × the worker timeout).
-        let visibility = settings.queue.visibility_timeout;
-        worker.settings.event_lease = worker.settings.event_lease.min(visibility);
-        worker.settings.user_lease = worker.settings.user_lease.min(visibility);
-        let worker = tokio::spawn(drain_forever(
-            worker,
-            queue.clone(),
-            wake.clone(),
-            stopped.clone(),
-        ));
-
         let secret_values =
             SecretValues::new(&settings.secret, None).map_err(|_| PipelineError::EmptySecret)?;
         let ingest = Arc::new(Ingest::new(
@@ -304,7 +305,7 @@ impl Pipeline {
             HookSecret::new(&secret_values),
             WakingQueue {
                 inner: queue.clone(),
-                wake,
+                wake: wake.clone(),
             },
         ));
         let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -318,7 +319,7 @@ impl Pipeline {
             .fallback(serve_ingest)
             .layer(DefaultBodyLimit::max(limit))
             .with_state(ingest);
-        let mut http_stop = stopped;
+        let mut http_stop = stopped.clone();
         let http = tokio::spawn(async move {
             let graceful = async move {
                 let _ = http_stop.wait_for(|stop| *stop).await;
@@ -330,13 +331,64 @@ impl Pipeline {
                 tracing::error!(error = %e, "ingest endpoint stopped");
             }
         });
+        let ingest_url = format!("http://{addr}/okta/events");
+
+        // Okta after the endpoint: registering the hook sends its verification GET.
+        let okta = match &settings.okta {
+            OktaTarget::Simulated { seed } => {
+                let token = okta_token(dir)?;
+                okta::start_simulated(
+                    &settings.config,
+                    seed.as_deref(),
+                    &token,
+                    (
+                        &ingest_url,
+                        &settings.config.ingest.secret_header,
+                        &settings.secret,
+                    ),
+                )
+                .await
+            }
+            OktaTarget::Configured { config_dir } => okta::configured(&settings.config, config_dir)
+                .await
+                .map(|identity| LocalOkta {
+                    sim: None,
+                    api_token: None,
+                    identity,
+                    hook_id: None,
+                }),
+        };
+        let okta = match okta {
+            Ok(okta) => okta,
+            Err(e) => {
+                let _ = stop.send(true);
+                let _ = http.await;
+                return Err(e);
+            }
+        };
+
+        let mut worker = Engine::new(
+            settings.config.clone(),
+            ledger.clone(),
+            directory,
+            dead_letters,
+            okta.identity.clone(),
+        );
+        // A claim must end by the time the queue shows the message again, or a crashed
+        // run's claims would hold up the redelivery (the stack does the same with its
+        // visibility timeout of 6 × the worker timeout).
+        let visibility = settings.queue.visibility_timeout;
+        worker.settings.event_lease = worker.settings.event_lease.min(visibility);
+        worker.settings.user_lease = worker.settings.user_lease.min(visibility);
+        let worker = tokio::spawn(drain_forever(worker, queue.clone(), wake, stopped));
         Ok(Self {
-            ingest_url: format!("http://{addr}/okta/events"),
+            ingest_url,
             secret_header: settings.config.ingest.secret_header.clone(),
             state_dir: settings.state_dir.clone(),
             queue,
             ledger,
             sim,
+            okta,
             stop,
             http,
             worker,
@@ -372,6 +424,8 @@ impl Pipeline {
     /// Stops accepting requests, lets the worker finish its current batch, then stops
     /// Connect's simulator (which saves its state).
     pub async fn shutdown(self) -> Result<(), PipelineError> {
+        // Okta first: no delivery may arrive at an endpoint that is going away.
+        self.okta.shutdown().await;
         let _ = self.stop.send(true);
         let _ = self.http.await;
         let _ = self.worker.await;

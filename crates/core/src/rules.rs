@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Config, SourceKind};
+use crate::config::{Config, SourceKind, same_name};
 use crate::fact::{Assertion, Fact, OktaStatus, SourceRef, UserSnapshot};
 use crate::okta::OktaEvent;
 
@@ -27,6 +27,14 @@ pub enum NotRelevant {
     OtherGroup(String),
     /// A membership event for an app no mapping names.
     OtherApp(String),
+    /// The group or app has a configured name, but that name is bound to another Okta
+    /// id: another group took the name after a rename, or the binding is stale.
+    NameBoundElsewhere {
+        kind: SourceKind,
+        name: String,
+        id: String,
+        bound_id: String,
+    },
     /// No `User` target with an id: nobody to apply it to.
     NoUserTarget,
     /// A membership event without its group/app target.
@@ -42,6 +50,16 @@ impl fmt::Display for NotRelevant {
             NotRelevant::FailedOutcome(r) => write!(f, "Okta reports the action failed ({r})"),
             NotRelevant::OtherGroup(g) => write!(f, "group {g:?} is in no mapping"),
             NotRelevant::OtherApp(a) => write!(f, "app {a:?} is in no mapping"),
+            NotRelevant::NameBoundElsewhere {
+                kind,
+                name,
+                id,
+                bound_id,
+            } => write!(
+                f,
+                "{kind} {name:?} is {id}, but the configured name {name:?} is bound to {bound_id} \
+                 (configure the id you mean in config.ini)"
+            ),
             NotRelevant::NoUserTarget => f.write_str("event has no User target"),
             NotRelevant::NoSourceTarget => {
                 f.write_str("membership event has no group or app target")
@@ -144,6 +162,19 @@ pub fn classify(event: &OktaEvent, config: &Config) -> Classification {
                     .any(|s| s.matches(source_kind, Some(id), name))
             });
             if !mapped {
+                let elsewhere = config
+                    .sources()
+                    .filter(|s| s.kind == source_kind && !s.configured_by_id())
+                    .find(|s| name.is_some_and(|n| same_name(n, &s.name)))
+                    .and_then(|s| s.id.clone());
+                if let (Some(bound_id), Some(name)) = (elsewhere, name) {
+                    return Classification::NotRelevant(NotRelevant::NameBoundElsewhere {
+                        kind: source_kind,
+                        name: name.to_string(),
+                        id: id.to_string(),
+                        bound_id,
+                    });
+                }
                 let label = name.unwrap_or(id).to_string();
                 return Classification::NotRelevant(match source_kind {
                     SourceKind::Group => NotRelevant::OtherGroup(label),
@@ -360,6 +391,78 @@ mod tests {
             classify(&delivery.events[0].event, &config),
             Classification::Fact(_)
         ));
+    }
+
+    #[test]
+    fn an_app_matches_by_its_instance_label_never_by_the_catalog_name() {
+        // Okta's AppInstance target: alternateId = this instance's label, displayName =
+        // the catalog app every instance shares.
+        let raw = fixtures::APP_MEMBERSHIP_ADD.replacen(
+            "\"alternateId\": \"AWS Account Federation\"",
+            "\"alternateId\": \"Contact Centre EU\"",
+            1,
+        );
+        let event = &Delivery::parse(raw.as_bytes()).unwrap().events[0].event;
+        let by_catalog = config();
+        assert_eq!(
+            classify(event, &by_catalog),
+            Classification::NotRelevant(NotRelevant::OtherApp("Contact Centre EU".into())),
+            "APP_NAME = the catalog name must not grant every instance of the app"
+        );
+        let by_label = Config::from_ini(&fixtures::CONFIG_INI.replace(
+            "APP_NAME = AWS Account Federation",
+            "APP_NAME = contact centre eu",
+        ))
+        .unwrap();
+        let Classification::Fact(fact) = classify(event, &by_label) else {
+            panic!("the label matches");
+        };
+        let Assertion::Membership { source, .. } = fact.assertion else {
+            panic!("a membership fact");
+        };
+        assert_eq!(
+            (source.id.as_str(), source.name.as_deref()),
+            ("0oa1awsF3d3rat10n0d7", Some("Contact Centre EU"))
+        );
+    }
+
+    #[test]
+    fn a_renamed_group_still_matches_once_its_name_is_bound() {
+        let config = config();
+        let raw =
+            fixtures::GROUP_MEMBERSHIP_ADD.replace("\"amazon_connect\"", "\"cc-agents-emea\"");
+        let event = &Delivery::parse(raw.as_bytes()).unwrap().events[0].event;
+        assert!(matches!(
+            classify(event, &config),
+            Classification::NotRelevant(NotRelevant::OtherGroup(_))
+        ));
+        let group_id = event
+            .target_of_kind("UserGroup")
+            .and_then(|t| t.id.clone())
+            .unwrap();
+        let bound = config.with_bindings(&[crate::config::SourceBinding {
+            kind: SourceKind::Group,
+            name: "amazon_connect".into(),
+            id: group_id,
+            okta_name: "amazon_connect".into(),
+            bound_by: crate::config::BoundBy::Event,
+            bound_at: crate::time::UnixMillis(0),
+        }]);
+        assert!(matches!(classify(event, &bound), Classification::Fact(_)));
+
+        // Another group now carries the configured name: not ours, and the reason says so.
+        let other =
+            fixtures::GROUP_MEMBERSHIP_ADD.replace("00g1c0nn3ctAgents0d7", "00gNewGroupTookName0");
+        let event = &Delivery::parse(other.as_bytes()).unwrap().events[0].event;
+        let Classification::NotRelevant(reason) = classify(event, &bound) else {
+            panic!("another group");
+        };
+        assert!(
+            reason
+                .to_string()
+                .contains("is bound to 00g1c0nn3ctAgents0d7"),
+            "{reason}"
+        );
     }
 
     #[test]

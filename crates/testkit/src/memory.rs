@@ -9,19 +9,26 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use okta_connect_core::config::SourceBinding;
+use okta_connect_core::config::SourceKind;
 use okta_connect_core::desired::DesiredUser;
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
+use okta_connect_core::identity::{LogEvent, LogQuery, OktaApp, OktaGroup, OktaUser, SourceId};
+use okta_connect_core::okta::OktaEvent;
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{
-    Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState, Ledger,
-    LedgerError, QueueConsumer, QueueError, UserDirectory, UserRecord,
+    Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState,
+    IdentityError, IdentitySource, Ledger, LedgerError, QueueConsumer, QueueError, UserDirectory,
+    UserRecord,
 };
 use okta_connect_core::queue::{
     Attributes, DeadLetter, Delivery, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_RECEIVE, QueueCounts,
     QueueMessage, Receipt, RedriveMethod, Redriven, RejectedEntry,
 };
 use okta_connect_core::time::UnixMillis;
+
+use crate::contract::identity::IdentitySeed;
 
 /// What a [`MemoryQueue`] does with the next `send_batch` calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -548,6 +555,7 @@ pub struct MemoryLedger {
 struct MemoryLedgerState {
     events: std::collections::BTreeMap<String, EventRecord>,
     users: std::collections::BTreeMap<String, MemoryUser>,
+    bindings: std::collections::BTreeMap<String, SourceBinding>,
     /// When set, every call fails transiently (an unreachable database).
     unavailable: bool,
     calls: usize,
@@ -751,6 +759,21 @@ impl Ledger for MemoryLedger {
         }
         Ok(())
     }
+    async fn source_bindings(&self) -> Result<Vec<SourceBinding>, LedgerError> {
+        Ok(self.enter()?.bindings.values().cloned().collect())
+    }
+
+    async fn bind_source(&self, binding: &SourceBinding) -> Result<SourceBinding, LedgerError> {
+        let mut s = self.enter()?;
+        let slot = binding.slot();
+        if binding.replaces(s.bindings.get(&slot)) {
+            s.bindings.insert(slot.clone(), binding.clone());
+        }
+        Ok(s.bindings
+            .get(&slot)
+            .cloned()
+            .unwrap_or_else(|| binding.clone()))
+    }
 }
 
 /// An in-process Amazon Connect user directory with the rules Connect enforces where
@@ -950,5 +973,230 @@ impl UserDirectory for MemoryDirectory {
             .remove(user_id)
             .map(|_| ())
             .ok_or_else(|| DirectoryError::NotFound(format!("user {user_id}")))
+    }
+}
+
+/// An in-process Okta org behind the [`IdentitySource`] port, with the semantics the
+/// port documents: users by id (`None` when unknown), members of groups and apps
+/// (`NotFound` for an unknown group or app; a member whose user was removed is no
+/// member), names resolved exactly and case-insensitively, and the System Log as the
+/// recorded events in `[since, until)`, filtered by type and ordered by `published`.
+/// Scripted failures ([`MemoryIdentity::fail_next`]) stand in for Okta's errors.
+#[derive(Debug, Default)]
+pub struct MemoryIdentity {
+    state: Mutex<MemoryIdentityState>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryIdentityState {
+    users: BTreeMap<String, OktaUser>,
+    /// Group id → the group and its member ids, in insertion order.
+    groups: BTreeMap<String, (OktaGroup, Vec<String>)>,
+    /// App id → the app and its assignee ids.
+    apps: BTreeMap<String, (OktaApp, Vec<String>)>,
+    events: Vec<LogEvent>,
+    faults: std::collections::VecDeque<IdentityError>,
+    calls: usize,
+}
+
+/// The ids a [`MemoryIdentity`] gave a seed's entries.
+#[derive(Debug, Clone, Default)]
+pub struct SeededIds {
+    /// Login → `00u…`.
+    pub users: BTreeMap<String, String>,
+    /// Name → `00g…`.
+    pub groups: BTreeMap<String, String>,
+    /// Label → `0oa…`.
+    pub apps: BTreeMap<String, String>,
+}
+
+fn okta_like_id(prefix: &str, n: usize) -> String {
+    format!("{prefix}{n:017}")
+}
+
+impl MemoryIdentity {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An org holding `seed`, with Okta-shaped ids (`00u…`, `00g…`, `0oa…`). Panics on a
+    /// member login the seed does not define (a broken test).
+    pub fn from_seed(seed: &IdentitySeed) -> (Self, SeededIds) {
+        let org = Self::new();
+        let mut ids = SeededIds::default();
+        for (i, u) in seed.users.iter().enumerate() {
+            let id = okta_like_id("00u", i + 1);
+            org.add_user(seed.expected_user(&u.login, id.clone()));
+            ids.users.insert(u.login.clone(), id);
+        }
+        let member_ids = |logins: &[String]| -> Vec<String> {
+            logins
+                .iter()
+                .map(|l| {
+                    ids.users
+                        .get(l)
+                        .cloned()
+                        .unwrap_or_else(|| panic!("seed member {l} is no seeded user"))
+                })
+                .collect()
+        };
+        let mut groups = BTreeMap::new();
+        for (i, g) in seed.groups.iter().enumerate() {
+            let id = okta_like_id("00g", i + 1);
+            let members = member_ids(&g.members);
+            org.add_group(
+                OktaGroup {
+                    id: id.clone(),
+                    name: g.name.clone(),
+                },
+                &members,
+            );
+            groups.insert(g.name.clone(), id);
+        }
+        let mut apps = BTreeMap::new();
+        for (i, a) in seed.apps.iter().enumerate() {
+            let id = okta_like_id("0oa", i + 1);
+            let assignees = member_ids(&a.assignees);
+            org.add_app(
+                OktaApp {
+                    id: id.clone(),
+                    label: a.label.clone(),
+                    catalog_name: a.catalog_name.clone(),
+                },
+                &assignees,
+            );
+            apps.insert(a.label.clone(), id);
+        }
+        ids.groups = groups;
+        ids.apps = apps;
+        (org, ids)
+    }
+
+    /// Adds or replaces a user (by id).
+    pub fn add_user(&self, user: OktaUser) {
+        self.lock().users.insert(user.id.clone(), user);
+    }
+
+    /// Deletes a user, as Okta does after deprovisioning: `user` answers `None` and it
+    /// leaves every member list.
+    pub fn remove_user(&self, id: &str) {
+        self.lock().users.remove(id);
+    }
+
+    /// Adds or replaces a group with these member ids.
+    pub fn add_group(&self, group: OktaGroup, member_ids: &[String]) {
+        self.lock()
+            .groups
+            .insert(group.id.clone(), (group, member_ids.to_vec()));
+    }
+
+    /// Adds or replaces an app with these assignee ids.
+    pub fn add_app(&self, app: OktaApp, assignee_ids: &[String]) {
+        self.lock()
+            .apps
+            .insert(app.id.clone(), (app, assignee_ids.to_vec()));
+    }
+
+    /// Replaces the members of an existing group or app; `false` if it does not exist.
+    pub fn set_members(&self, source: &SourceId, member_ids: &[String]) -> bool {
+        let mut s = self.lock();
+        let slot = match source.kind {
+            SourceKind::Group => s.groups.get_mut(&source.id).map(|(_, m)| m),
+            SourceKind::App => s.apps.get_mut(&source.id).map(|(_, m)| m),
+        };
+        match slot {
+            Some(members) => {
+                *members = member_ids.to_vec();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Records a System Log event (its raw JSON, as Okta would serve it).
+    pub fn record_event(&self, event: LogEvent) {
+        self.lock().events.push(event);
+    }
+
+    /// The next port calls fail with these errors, one each, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = IdentityError>) {
+        self.lock().faults.extend(errors);
+    }
+
+    /// How many port calls were made (failed ones included).
+    pub fn calls(&self) -> usize {
+        self.lock().calls
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryIdentityState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn enter(&self) -> Result<std::sync::MutexGuard<'_, MemoryIdentityState>, IdentityError> {
+        let mut s = self.lock();
+        s.calls += 1;
+        match s.faults.pop_front() {
+            Some(e) => Err(e),
+            None => Ok(s),
+        }
+    }
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
+impl IdentitySource for MemoryIdentity {
+    async fn user(&self, okta_user_id: &str) -> Result<Option<OktaUser>, IdentityError> {
+        Ok(self.enter()?.users.get(okta_user_id).cloned())
+    }
+
+    async fn members(&self, source: &SourceId) -> Result<Vec<OktaUser>, IdentityError> {
+        let s = self.enter()?;
+        let ids = match source.kind {
+            SourceKind::Group => s.groups.get(&source.id).map(|(_, m)| m),
+            SourceKind::App => s.apps.get(&source.id).map(|(_, m)| m),
+        }
+        .ok_or_else(|| IdentityError::NotFound(source.to_string()))?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| s.users.get(id).cloned())
+            .collect())
+    }
+
+    async fn find_group(&self, name: &str) -> Result<Option<OktaGroup>, IdentityError> {
+        Ok(self
+            .enter()?
+            .groups
+            .values()
+            .find(|(g, _)| same_name(&g.name, name))
+            .map(|(g, _)| g.clone()))
+    }
+
+    async fn find_app(&self, label: &str) -> Result<Option<OktaApp>, IdentityError> {
+        Ok(self
+            .enter()?
+            .apps
+            .values()
+            .find(|(a, _)| same_name(&a.label, label))
+            .map(|(a, _)| a.clone()))
+    }
+
+    async fn system_log(&self, query: &LogQuery) -> Result<Vec<LogEvent>, IdentityError> {
+        let s = self.enter()?;
+        let mut events: Vec<(UnixMillis, LogEvent)> = s
+            .events
+            .iter()
+            .filter_map(|raw| {
+                let event = OktaEvent::parse(&raw.0).ok()?;
+                let at = event.published_at();
+                let in_window = at >= query.since && query.until.is_none_or(|until| at < until);
+                let wanted =
+                    query.event_types.is_empty() || query.event_types.contains(&event.event_type);
+                (in_window && wanted).then(|| (at, raw.clone()))
+            })
+            .collect();
+        events.sort_by_key(|(at, _)| *at);
+        Ok(events.into_iter().map(|(_, e)| e).collect())
     }
 }

@@ -11,7 +11,8 @@ use okta_connect_core::rules::relevant_event_types;
 use okta_connect_local::QueueSettings;
 use serde::Serialize;
 
-use crate::commands::{ConfigArg, init_logs, load_config};
+use crate::commands::{ConfigArg, config_dir, init_logs, load_config};
+use crate::okta::OktaTarget;
 use crate::output::{self, Report};
 use crate::pipeline::{self, ConnectTarget, LocalSettings, Pipeline, Storage};
 
@@ -40,6 +41,15 @@ pub struct Args {
     /// connect-sim seed file (default: the built-in seed matching config.ini).
     #[arg(long)]
     pub seed: Option<PathBuf>,
+    /// Which Okta: a simulated org in process (its admin changes become event hooks to
+    /// this pipeline), or the org of config.ini's [OktaApi] (its own event hook must
+    /// reach this endpoint, e.g. through a tunnel).
+    #[arg(long, value_enum, default_value = "sim")]
+    pub okta: OktaChoice,
+    /// okta-sim seed file: users, groups and apps that exist before the hook (default:
+    /// config.ini's groups and apps and three agents in none of them).
+    #[arg(long)]
+    pub okta_seed: Option<PathBuf>,
     /// Do not throttle the simulated Connect (it allows 2 requests/s, burst 5, like Connect).
     #[arg(long)]
     pub no_throttle: bool,
@@ -68,6 +78,13 @@ pub enum ConnectChoice {
     Aws,
 }
 
+/// Which Okta the pipeline listens to and reads.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum OktaChoice {
+    Sim,
+    Org,
+}
+
 /// What `dev` prints once it runs: where to point Okta, and where its state lives.
 #[derive(Serialize)]
 pub struct Banner {
@@ -77,6 +94,19 @@ pub struct Banner {
     pub state: PathBuf,
     pub connect: String,
     pub subscribe_event_types: Vec<String>,
+    pub okta: OktaBanner,
+}
+
+/// Where the pipeline's Okta is, and (simulated) how to act as its admin.
+#[derive(Serialize)]
+pub struct OktaBanner {
+    /// `simulated`, `org` or `none`.
+    pub kind: &'static str,
+    pub org_url: Option<String>,
+    /// The simulated org's SSWS token.
+    pub api_token: Option<String>,
+    /// A command that adds a seeded agent to the first configured group.
+    pub try_it: Option<String>,
 }
 
 impl Report for Banner {
@@ -98,8 +128,22 @@ impl Report for Banner {
             format!("  Header          {header}: {secret}"),
             format!("  State           {state} (queue, ledger, simulated Connect users)"),
             format!("  Connect         {}", self.connect),
+            format!("  Okta            {}", self.okta.describe()),
             String::new(),
-            "Give Okta the URL and header (Workflow → Event Hooks), or try it here:".to_string(),
+        ]
+        .into_iter()
+        .chain(self.okta.try_it.iter().flat_map(|cmd| {
+            [
+                "Act as the Okta admin (the event hook reaches this pipeline within a second):"
+                    .to_string(),
+                String::new(),
+                format!("  {cmd}"),
+                String::new(),
+            ]
+        }))
+        .chain([
+            "Or give a real Okta the URL and header (Workflow → Event Hooks), or post events:"
+                .to_string(),
             String::new(),
             format!(
                 "  curl -s -H '{header}: {secret}' -H 'x-okta-verification-challenge: hello' {url}"
@@ -113,9 +157,23 @@ impl Report for Banner {
                 "Subscribe the hook to: {}",
                 self.subscribe_event_types.join(", ")
             ),
-            "Ctrl-C finishes in-flight work and stops; state is kept for the next start."
+            "Ctrl-C finishes in-flight work and stops; state is kept for the next start \
+             (the simulated Okta org starts again from its seed)."
                 .to_string(),
-        ]
+        ])
+        .collect()
+    }
+}
+
+impl OktaBanner {
+    fn describe(&self) -> String {
+        match (self.kind, &self.org_url, &self.api_token) {
+            ("simulated", Some(url), Some(token)) => {
+                format!("simulated org at {url} (API token: SSWS {token})")
+            }
+            (_, Some(url), _) => format!("{url} ([OktaApi] of config.ini)"),
+            _ => "no Okta API: names come from the events ([OktaApi] unset)".to_string(),
+        }
     }
 }
 
@@ -144,6 +202,47 @@ fn banner(pipeline: &Pipeline, config: &Config, secret: &str) -> Banner {
             |s| format!("simulated at {} (instance {})", s.url(), config.instance_id),
         ),
         subscribe_event_types: relevant_event_types(config),
+        okta: okta_banner(pipeline, config),
+    }
+}
+
+fn okta_banner(pipeline: &Pipeline, config: &Config) -> OktaBanner {
+    let okta = &pipeline.okta;
+    let Some(sim) = &okta.sim else {
+        return OktaBanner {
+            kind: if okta.identity.is_some() {
+                "org"
+            } else {
+                "none"
+            },
+            org_url: okta.org_url(),
+            api_token: None,
+            try_it: None,
+        };
+    };
+    let url = sim.url();
+    let group = config
+        .sources()
+        .filter(|s| s.kind == okta_connect_core::config::SourceKind::Group)
+        .find_map(|s| {
+            sim.sim().group_by_name(&s.name).or_else(|| {
+                s.id.as_ref()
+                    .and_then(|_| sim.sim().group_by_name(&format!("group {}", s.name)))
+            })
+        });
+    let agent = sim.sim().user("ana.silva@example.com");
+    let try_it = match (group, agent, &okta.api_token) {
+        (Some(group), Some(agent), Some(token)) => Some(format!(
+            "curl -s -X PUT -H 'Authorization: SSWS {token}' {url}/api/v1/groups/{}/users/{}   # {} joins {}",
+            group.id, agent.id, "ana.silva@example.com", group.name
+        )),
+        _ => None,
+    };
+    OktaBanner {
+        kind: "simulated",
+        org_url: Some(url),
+        api_token: okta.api_token.clone(),
+        try_it,
     }
 }
 
@@ -158,12 +257,21 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
         },
         ConnectChoice::Aws => ConnectTarget::Aws,
     };
+    let okta = match args.okta {
+        OktaChoice::Sim => OktaTarget::Simulated {
+            seed: args.okta_seed,
+        },
+        OktaChoice::Org => OktaTarget::Configured {
+            config_dir: config_dir(&args.config),
+        },
+    };
     let settings = LocalSettings {
         config: config.clone(),
         state_dir: args.state.clone(),
         bind: SocketAddr::new(args.bind, args.port),
         secret: secret.clone(),
         connect,
+        okta,
         queue: QueueSettings {
             visibility_timeout: Duration::from_secs(args.visibility_timeout.max(1)),
             max_receive_count: args.max_receive_count.max(1),

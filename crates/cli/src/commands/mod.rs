@@ -60,6 +60,16 @@ pub fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
     Config::parse(&text, std::env::vars()).map_err(|e| anyhow::anyhow!("{origin}: {e}"))
 }
 
+/// The folder relative paths of the config are read from (`[OktaApi] CREDENTIALS =
+/// file:…`): the config file's, else the working directory.
+pub fn config_dir(arg: &ConfigArg) -> PathBuf {
+    arg.config
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 fn read(path: &Path) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
 }

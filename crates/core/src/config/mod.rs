@@ -274,6 +274,15 @@ pub enum SourceKind {
     App,
 }
 
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceKind::Group => "group",
+            SourceKind::App => "app",
+        })
+    }
+}
+
 /// An Okta group and/or app → the Connect profiles its members get.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccessMapping {

@@ -3,5 +3,6 @@
 //! `#[tokio::test]` each in the calling test binary.
 
 pub mod directory;
+pub mod identity;
 pub mod ledger;
 pub mod queue;

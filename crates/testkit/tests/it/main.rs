@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 mod directory;
+mod identity;
 mod ledger;
 mod memory;
 mod queue;
