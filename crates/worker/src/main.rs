@@ -11,7 +11,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let startup = Startup::from_env(std::env::vars(), |path| std::fs::read_to_string(path))
         .inspect_err(|e| tracing::error!(error = %e, "worker cannot start"))?;
-    let engine = Arc::new(startup.build().await);
+    let engine = Arc::new(
+        startup
+            .build()
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "worker cannot start"))?,
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
         let engine = Arc::clone(&engine);
         async move { Ok::<_, lambda_runtime::Error>(handle(&engine, event).await) }

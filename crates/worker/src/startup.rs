@@ -6,9 +6,12 @@ use std::path::{Path, PathBuf};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_aws::secrets;
 use okta_connect_aws::sqs::SqsQueue;
-use okta_connect_core::config::{Config, ConfigError};
-use okta_connect_sync::{Engine, NoIdentitySource};
+use okta_connect_core::config::{Config, ConfigError, CredentialSource};
+use okta_connect_okta::from_config::{read_local_credential, settings_for};
+use okta_connect_okta::{OktaApi, Secret};
+use okta_connect_sync::Engine;
 
 /// Path of the bundled `config.ini`; without it only `OKTA_CONNECT__SECTION__KEY`
 /// variables configure the worker.
@@ -20,8 +23,9 @@ pub const DLQ_URL_VAR: &str = "OKTA_CONNECT_DLQ_URL";
 /// An emulator endpoint for every AWS client (tests and local runs only).
 pub const ENDPOINT_URL_VAR: &str = "OKTA_CONNECT_AWS_ENDPOINT_URL";
 
-/// The worker as deployed: DynamoDB ledger, Amazon Connect, SQS dead-letter queue.
-pub type LambdaEngine = Engine<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource>;
+/// The worker as deployed: DynamoDB ledger, Amazon Connect, SQS dead-letter queue, and
+/// Okta's API when `[OktaApi]` is configured.
+pub type LambdaEngine = Engine<DynamoLedger, ConnectDirectory, SqsQueue, OktaApi>;
 
 /// Everything the worker needs to build its engine.
 #[derive(Debug, Clone)]
@@ -30,6 +34,11 @@ pub struct Startup {
     pub ledger_table: String,
     pub dlq_url: String,
     pub endpoint_url: Option<String>,
+    /// The folder of the config file: where `file:` credentials are read from.
+    pub config_dir: PathBuf,
+    /// The Okta credential when `[OktaApi] CREDENTIALS` names an environment variable
+    /// or a file (read here, once); a `secret:` one is read by [`Startup::build`].
+    pub okta_credential: Option<Secret>,
 }
 
 /// Why the worker refuses to start. Each names the variable or key to fix.
@@ -44,6 +53,9 @@ pub enum StartupError {
     },
     #[error("{origin}: {source}")]
     Config { origin: String, source: ConfigError },
+    /// The Okta API cannot be used as configured; the message names the key.
+    #[error("[OktaApi]: {0}")]
+    Okta(String),
 }
 
 impl Startup {
@@ -73,27 +85,76 @@ impl Startup {
         };
         let config = Config::parse(&text, vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|source| StartupError::Config { origin, source })?;
+        let config_dir = lookup(CONFIG_FILE_VAR)
+            .and_then(|p| PathBuf::from(p).parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from("."));
+        let okta_credential = match config.okta_api.as_ref().map(|a| &a.credentials) {
+            None | Some(CredentialSource::Secret(_)) => None,
+            Some(local) => Some(
+                read_local_credential(local, &config_dir, |name| {
+                    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+                })
+                .map_err(|e| StartupError::Okta(e.to_string()))?,
+            ),
+        };
         Ok(Self {
             config,
             ledger_table: lookup(LEDGER_TABLE_VAR)
                 .ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
             dlq_url: lookup(DLQ_URL_VAR).ok_or(StartupError::Missing(DLQ_URL_VAR))?,
             endpoint_url: lookup(ENDPOINT_URL_VAR),
+            config_dir,
+            okta_credential,
         })
     }
 
-    /// Builds the SDK clients (once per execution environment) and the engine.
-    pub async fn build(self) -> LambdaEngine {
+    /// Builds the SDK clients and the Okta API adapter (once per execution environment)
+    /// and the engine. Fails when `[OktaApi]` is set but its credential cannot be read
+    /// (one `GetSecretValue` for a `secret:` credential) or used: then no event is
+    /// processed with display names where Okta's real ones were asked for.
+    pub async fn build(self) -> Result<LambdaEngine, StartupError> {
         let aws = sdk::load(&AwsSettings {
             region: self.config.region.clone(),
             endpoint_url: self.endpoint_url,
             ..AwsSettings::default()
         })
         .await;
+        let identity = match &self.config.okta_api {
+            None => None,
+            Some(api) => {
+                let credential = match (&api.credentials, self.okta_credential) {
+                    (_, Some(read)) => read,
+                    (CredentialSource::Secret(id), None) => {
+                        let text = secrets::load_text(&aws, id).await.map_err(|e| {
+                            StartupError::Okta(format!(
+                                "CREDENTIALS: {e} (a stack-created secret starts empty: store the \
+                                 key or token with the stack output FillOktaApiCredentialsCommand)"
+                            ))
+                        })?;
+                        Secret::new(text.trim())
+                    }
+                    (other, None) => {
+                        return Err(StartupError::Okta(format!(
+                            "CREDENTIALS: {other} was not read"
+                        )));
+                    }
+                };
+                Some(
+                    OktaApi::new(settings_for(api, credential))
+                        .map_err(|e| StartupError::Okta(e.to_string()))?,
+                )
+            }
+        };
         let ledger = DynamoLedger::from_config(&aws, self.ledger_table);
         let directory = ConnectDirectory::from_config(&aws, self.config.instance_id.to_string());
         let dead_letters = SqsQueue::from_config(&aws, self.dlq_url);
-        Engine::new(self.config, ledger, directory, dead_letters, None)
+        Ok(Engine::new(
+            self.config,
+            ledger,
+            directory,
+            dead_letters,
+            identity,
+        ))
     }
 }
 
@@ -163,6 +224,64 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("/nowhere.ini"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn okta_api_credentials_are_read_once_and_never_shown() {
+        let base = [
+            ("OKTA_CONNECT__OKTAAPI__ORG_URL", "https://acme.okta.com"),
+            (LEDGER_TABLE_VAR, "ledger"),
+            (DLQ_URL_VAR, "https://sqs.example/dlq"),
+        ];
+        let config = okta_connect_testkit::fixtures::CONFIG_INI;
+        let read = |_: &Path| Ok(config.to_string());
+        let mut all = base.to_vec();
+        all.push((CONFIG_FILE_VAR, "/var/task/config.ini"));
+        let err = Startup::from_env(vars(&all), read).unwrap_err();
+        assert!(
+            err.to_string().contains("OKTA_CONNECT_OKTA_CREDENTIALS"),
+            "names the variable to set: {err}"
+        );
+
+        all.push(("OKTA_CONNECT_OKTA_CREDENTIALS", "00-token-value"));
+        let startup = Startup::from_env(vars(&all), read).unwrap();
+        assert!(!format!("{startup:?}").contains("00-token-value"));
+        let engine = startup.build().await.unwrap();
+        let api = engine.identity.as_ref().expect("an Okta API");
+        assert_eq!(api.org_url(), "https://acme.okta.com/");
+
+        // Without [OktaApi], events alone.
+        let without = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+            ]),
+            read,
+        )
+        .unwrap();
+        assert!(without.build().await.unwrap().identity.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_service_app_key_that_does_not_parse_stops_start_up() {
+        let startup = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+                ("OKTA_CONNECT__OKTAAPI__ORG_URL", "https://acme.okta.com"),
+                ("OKTA_CONNECT__OKTAAPI__CLIENT_ID", "0oaclient"),
+                ("OKTA_CONNECT_OKTA_CREDENTIALS", "not a pem"),
+            ]),
+            |_| Ok(okta_connect_testkit::fixtures::CONFIG_INI.to_string()),
+        )
+        .unwrap();
+        let Err(err) = startup.build().await else {
+            panic!("a bad key must stop start-up");
+        };
+        assert!(err.to_string().contains("private key"), "{err}");
+        assert!(!err.to_string().contains("not a pem"), "{err}");
     }
 
     #[test]

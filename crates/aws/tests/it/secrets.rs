@@ -1,7 +1,7 @@
 //! The hook secret read from Secrets Manager on moto through the real SDK.
 
 use aws_sdk_secretsmanager::Client;
-use okta_connect_aws::secrets::{SecretError, load};
+use okta_connect_aws::secrets::{SecretError, load, load_text};
 use okta_connect_core::ports::ErrorClass;
 use okta_connect_testkit::contract::ledger::unique;
 
@@ -53,5 +53,31 @@ async fn a_missing_secret_is_permanent_and_an_unreachable_one_transient() {
     match load(&unreachable, "hook").await {
         Err(SecretError::Unavailable { class, .. }) => assert_eq!(class, ErrorClass::Transient),
         other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_credential_is_read_verbatim_and_an_empty_secret_is_a_permanent_error() {
+    let moto = moto();
+    let config = support::config(&moto).await;
+    let client = Client::new(&config);
+    // A PEM key is JSON-free text with newlines: read exactly as stored.
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n";
+    let key = unique("okta-key");
+    client
+        .create_secret()
+        .name(&key)
+        .secret_string(pem)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(load_text(&config, &key).await.unwrap(), pem);
+
+    // What the stack creates: a secret without a value until the admin fills it.
+    let empty = unique("okta-key-empty");
+    client.create_secret().name(&empty).send().await.unwrap();
+    match load_text(&config, &empty).await {
+        Err(SecretError::Unavailable { class, .. }) => assert_eq!(class, ErrorClass::Permanent),
+        other => panic!("expected a permanent error, got {other:?}"),
     }
 }

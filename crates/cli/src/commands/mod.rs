@@ -31,7 +31,7 @@ impl Command {
             Command::Dev(args) => dev::run(args, json).await,
             Command::Demo(args) => demo::run(args, json).await,
             Command::Send(args) => send::run(args, json).await,
-            Command::CheckConfig(args) => check_config::run(args, json),
+            Command::CheckConfig(args) => check_config::run(args, json).await,
         }
     }
 }

@@ -6,3 +6,4 @@
 
 mod demo_story;
 mod dev_restart;
+mod okta_live;

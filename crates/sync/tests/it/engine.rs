@@ -150,7 +150,7 @@ fn sim_default() -> Sim {
         .unwrap()
 }
 
-fn config() -> Config {
+pub(crate) fn config() -> Config {
     Config::from_ini(fixtures::CONFIG_INI).unwrap()
 }
 
@@ -162,7 +162,7 @@ fn far_deadline() -> Instant {
 }
 
 /// Queue messages as the ingest Lambda makes them: raw event body plus attributes.
-fn messages_of(delivery: &str) -> Vec<Delivery> {
+pub(crate) fn messages_of(delivery: &str) -> Vec<Delivery> {
     okta_connect_core::okta::Delivery::parse(delivery.as_bytes())
         .unwrap()
         .events
