@@ -117,6 +117,8 @@ pub struct DemoReport {
     pub users: Vec<UserRow>,
     pub events: Vec<EventRow>,
     pub dead_letters: Vec<DeadLetterRow>,
+    /// Requests the worker made to Okta's API (profiles, names to ids), retries included.
+    pub okta_requests: u64,
     pub problems: Vec<String>,
 }
 
@@ -464,6 +466,7 @@ pub async fn run(
         users: Vec::new(),
         events: Vec::new(),
         dead_letters: Vec::new(),
+        okta_requests: 0,
         problems,
     };
     for (caption, attempts) in &report.deliveries {
@@ -564,6 +567,7 @@ pub async fn run(
             failed.len()
         ));
     }
+    report.okta_requests = okta.identity.as_ref().map_or(0, |i| i.requests());
     let dead = pipeline.dead_letter_messages().await?;
     report.dead_letters = dead
         .iter()
@@ -637,10 +641,23 @@ impl Report for DemoReport {
     }
 
     fn footer(&self) -> Vec<String> {
+        let converged = self
+            .events
+            .iter()
+            .filter(|e| matches!(e.outcome, Some(Outcome::Converged { .. })))
+            .count();
+        let okta = format!(
+            "The worker read Okta's API {} times for {converged} converged events (profiles for \
+             names, config.ini's group and app names to ids).",
+            self.okta_requests
+        );
         if self.passed() {
-            return vec!["✔ Connect holds exactly what Okta implies.".into()];
+            return vec![okta, "✔ Connect holds exactly what Okta implies.".into()];
         }
-        let mut lines = vec!["✘ Connect differs from what Okta implies:".to_string()];
+        let mut lines = vec![
+            okta,
+            "✘ Connect differs from what Okta implies:".to_string(),
+        ];
         lines.extend(self.problems.iter().map(|p| format!("  - {p}")));
         lines
     }

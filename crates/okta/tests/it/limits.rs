@@ -59,7 +59,8 @@ async fn a_reset_beyond_the_wait_is_rate_limited_at_once() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // Far less than the 60 s window: it answered at once instead of waiting for Reset.
+    assert!(started.elapsed() < Duration::from_secs(30));
     assert_eq!(server.sim().counters().throttled(), 1);
 
     // The adapter that saw Remaining 0 does not even ask.
