@@ -21,6 +21,7 @@ export interface OktaConnectConfig {
   deploy: DeploySettings;
   /** [OktaApi]: Okta's management API, or null when events alone are used. */
   okta_api: OktaApiSettings | null;
+  reconcile: { max_revocations: number };
   subscribe_event_types: string[];
 }
 

@@ -15,6 +15,9 @@ import { Acknowledgment } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { OktaConnectConfig } from './config';
 
+/** The tag keys the worker puts on Connect users it owns (core's `ownership` module). */
+export const OWNERSHIP_TAG_KEYS = ['okta-connect:okta-user-id', 'okta-connect:mapping'] as const;
+
 /** Whether any mapping names a hierarchy group (the worker sets one only then). */
 export function usesHierarchy(config: OktaConnectConfig): boolean {
   return config.mappings.some((m) => m.hierarchy_group_id !== null);
@@ -35,6 +38,14 @@ export function connectStatements(instanceArn: string, config: OktaConnectConfig
     statement('SetSecurityProfiles', ['UpdateUserSecurityProfiles'], [users, securityProfiles]),
     statement('SetRoutingProfile', ['UpdateUserRoutingProfile'], [users, routingProfiles]),
     ...(hierarchy ? [statement('SetHierarchyGroup', ['UpdateUserHierarchy'], [users, hierarchyGroups])] : []),
+    // Ownership tags on users it creates or adopts (crates/core/src/ownership.rs): the
+    // worker may set only its own two tag keys, so it cannot retag anything else.
+    new iam.PolicyStatement({
+      sid: 'TagOwnedUsers',
+      actions: ['connect:TagResource'],
+      resources: [users],
+      conditions: { 'ForAllValues:StringEquals': { 'aws:TagKeys': [...OWNERSHIP_TAG_KEYS] } },
+    }),
   ];
 }
 

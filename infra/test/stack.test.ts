@@ -203,6 +203,7 @@ describe('the stack from the repository config.ini', () => {
         { actions: ['connect:CreateUser'], resources: [`${ARN}/agent-group/*`, `${ARN}/agent/*`, `${ARN}/routing-profile/*`, `${ARN}/security-profile/*`] },
         { actions: ['connect:DeleteUser', 'connect:DescribeUser', 'connect:UpdateUserIdentityInfo'], resources: [`${ARN}/agent/*`] },
         { actions: ['connect:SearchUsers'], resources: [ARN] },
+        { actions: ['connect:TagResource'], resources: [`${ARN}/agent/*`] },
         { actions: ['connect:UpdateUserHierarchy'], resources: [`${ARN}/agent-group/*`, `${ARN}/agent/*`] },
         { actions: ['connect:UpdateUserRoutingProfile'], resources: [`${ARN}/agent/*`, `${ARN}/routing-profile/*`] },
         { actions: ['connect:UpdateUserSecurityProfiles'], resources: [`${ARN}/agent/*`, `${ARN}/security-profile/*`] },
@@ -219,6 +220,17 @@ describe('the stack from the repository config.ini', () => {
         { actions: ['sqs:SendMessage'], resources: [`\${${id(b.stack.deadLetterQueue)}.Arn}`] },
       ];
       assert.deepEqual(worker, expected);
+    });
+
+    it('worker may tag users with its two ownership tag keys only', () => {
+      const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+        (p) => p.Properties.PolicyDocument.Statement as any[],
+      );
+      const tag = statements.filter((s) => [s.Action].flat().includes('connect:TagResource'));
+      assert.equal(tag.length, 1);
+      assert.deepEqual(tag[0].Condition, {
+        'ForAllValues:StringEquals': { 'aws:TagKeys': ['okta-connect:okta-user-id', 'okta-connect:mapping'] },
+      });
     });
 
     it('no policy anywhere has a "*" resource or action, and no role has a managed policy', () => {
@@ -407,7 +419,7 @@ describe('config.ini switches', () => {
     const connect = statements.filter((s) => s.actions[0].startsWith('connect:'));
     assert.deepEqual(
       connect.map((s) => s.actions).flat().sort(),
-      ['connect:CreateUser', 'connect:DeleteUser', 'connect:DescribeUser', 'connect:SearchUsers', 'connect:UpdateUserIdentityInfo', 'connect:UpdateUserRoutingProfile', 'connect:UpdateUserSecurityProfiles'],
+      ['connect:CreateUser', 'connect:DeleteUser', 'connect:DescribeUser', 'connect:SearchUsers', 'connect:TagResource', 'connect:UpdateUserIdentityInfo', 'connect:UpdateUserRoutingProfile', 'connect:UpdateUserSecurityProfiles'],
     );
     assert.ok(!JSON.stringify(connect).includes('agent-group'));
   });

@@ -9,7 +9,23 @@
 //! be built is Invalid.
 //!
 //! One Connect request per port call, except [`UserDirectory::find_by_username`]
-//! (SearchUsers, then DescribeUser for the attributes the search omits).
+//! (SearchUsers, then DescribeUser for the attributes the search omits), a
+//! [`Change::Tags`] update (DescribeUser for the user's ARN, then TagResource unless the
+//! user has those tags already) and [`UserDirectory::search`] (one SearchUsers per 500
+//! users, Connect's largest page).
+//!
+//! Ownership searches: [`UserFilter::OwnedBy`] is filtered by Connect (a `TagFilter`
+//! `TagCondition` with key and value). [`UserFilter::Owned`] ("the key, any value") is
+//! searched unfiltered and filtered here: the API reference's `TagCondition` lists
+//! `TagKey` and `TagValue` as optional but never says what a key alone matches
+//! (<https://docs.aws.amazon.com/connect/latest/APIReference/API_TagCondition.html>,
+//! `API_ControlPlaneTagFilter.html`), so the adapter does not rely on it. Every result is
+//! checked here against the filter by [`Owner::of`] either way.
+//!
+//! IAM: besides the user actions, `connect:TagResource` (TagResource, and CreateUser
+//! with tags) and `connect:SearchUsers`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use aws_config::SdkConfig;
 use aws_sdk_connect::Client;
@@ -17,17 +33,19 @@ use aws_sdk_connect::operation::create_user::CreateUserError;
 use aws_sdk_connect::operation::delete_user::DeleteUserError;
 use aws_sdk_connect::operation::describe_user::DescribeUserError;
 use aws_sdk_connect::operation::search_users::SearchUsersError;
+use aws_sdk_connect::operation::tag_resource::TagResourceError;
 use aws_sdk_connect::operation::update_user_hierarchy::UpdateUserHierarchyError;
 use aws_sdk_connect::operation::update_user_identity_info::UpdateUserIdentityInfoError;
 use aws_sdk_connect::operation::update_user_routing_profile::UpdateUserRoutingProfileError;
 use aws_sdk_connect::operation::update_user_security_profiles::UpdateUserSecurityProfilesError;
 use aws_sdk_connect::types::{
-    PhoneType, StringComparisonType, StringCondition, User, UserIdentityInfo, UserPhoneConfig,
-    UserSearchCriteria,
+    ControlPlaneTagFilter, PhoneType, StringComparisonType, StringCondition, TagCondition, User,
+    UserIdentityInfo, UserPhoneConfig, UserSearchCriteria, UserSearchFilter, UserSearchSummary,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use okta_connect_core::config::ConnectId;
 use okta_connect_core::desired::{DesiredUser, IdentityInfo};
+use okta_connect_core::ownership::{OKTA_USER_TAG, Owner, UserFilter};
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{CreatedUser, DirectoryError, UserDirectory};
 
@@ -132,6 +150,49 @@ where
     }
 }
 
+/// Connect's largest SearchUsers page.
+pub const SEARCH_PAGE_SIZE: i32 = 500;
+
+fn tags_of(tags: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    tags.map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// Whether `user` belongs in the results of `filter`, by [`Owner::of`].
+fn selected(filter: &UserFilter, user: &ConnectUser) -> bool {
+    match filter {
+        UserFilter::All => true,
+        UserFilter::Owned => matches!(Owner::of(user), Owner::Okta(_)),
+        UserFilter::OwnedBy(id) => Owner::of(user) == Owner::Okta(id.as_str()),
+    }
+}
+
+/// A search summary as a [`ConnectUser`]. Summaries carry `UserIdentityInfoLite` (names
+/// only), so `identity.email` is always `None` here.
+fn from_summary(user: &UserSearchSummary) -> Option<ConnectUser> {
+    let identity = user.identity_info();
+    Some(ConnectUser {
+        id: user.id()?.to_string(),
+        arn: user.arn().map(String::from),
+        username: user.username()?.to_string(),
+        identity: IdentityInfo {
+            first_name: identity
+                .and_then(|i| i.first_name())
+                .unwrap_or_default()
+                .to_string(),
+            last_name: identity
+                .and_then(|i| i.last_name())
+                .unwrap_or_default()
+                .to_string(),
+            email: None,
+        },
+        routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
+        security_profile_ids: user.security_profile_ids().to_vec(),
+        hierarchy_group_id: user.hierarchy_group_id().map(String::from),
+        tags: tags_of(user.tags()),
+    })
+}
+
 fn to_connect_user(user: &User) -> Option<ConnectUser> {
     let identity = user.identity_info();
     Some(ConnectUser {
@@ -152,6 +213,7 @@ fn to_connect_user(user: &User) -> Option<ConnectUser> {
         routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
         security_profile_ids: user.security_profile_ids().to_vec(),
         hierarchy_group_id: user.hierarchy_group_id().map(String::from),
+        tags: tags_of(user.tags()),
     })
 }
 
@@ -231,6 +293,36 @@ impl ConnectDirectory {
             .map(|_| ())
             .map_err(|e| classify(&e, kind_of!(UpdateUserHierarchyError)))
     }
+
+    /// TagResource takes the user's ARN, but the port gives only its id: DescribeUser
+    /// (an action the adapter needs anyway) reads the ARN and the current tags. Building
+    /// the ARN instead would need the instance ARN (DescribeInstance, another IAM action)
+    /// and would not answer NotFound for a deleted user.
+    async fn update_tags(
+        &self,
+        user_id: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<(), DirectoryError> {
+        let user = self
+            .describe(user_id)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound(format!("user {user_id}")))?;
+        // Nothing to write: tags are the one change whose state the adapter reads first.
+        if tags.iter().all(|(k, v)| user.tags.get(k) == Some(v)) {
+            return Ok(());
+        }
+        let arn = user.arn.ok_or_else(|| {
+            DirectoryError::Unavailable(format!("DescribeUser returned no Arn for {user_id}"))
+        })?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .set_tags(Some(tags.clone().into_iter().collect()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify(&e, kind_of!(TagResourceError)))
+    }
 }
 
 impl UserDirectory for ConnectDirectory {
@@ -289,7 +381,11 @@ impl UserDirectory for ConnectDirectory {
         }
     }
 
-    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
+    async fn create(
+        &self,
+        user: &DesiredUser,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedUser, DirectoryError> {
         let phone = UserPhoneConfig::builder()
             .phone_type(PhoneType::SoftPhone)
             .build();
@@ -303,6 +399,8 @@ impl UserDirectory for ConnectDirectory {
             .routing_profile_id(user.routing_profile_id.as_str())
             .set_security_profile_ids(Some(ids(&user.security_profile_ids)))
             .set_hierarchy_group_id(user.hierarchy_group_id.as_ref().map(ToString::to_string))
+            // Connect takes 1–50 tags when `Tags` is present: leave it out when there are none.
+            .set_tags((!tags.is_empty()).then(|| tags.clone().into_iter().collect()))
             .send()
             .await
             .map_err(|e| {
@@ -323,7 +421,8 @@ impl UserDirectory for ConnectDirectory {
     }
 
     /// One Connect call per change: UpdateUserIdentityInfo, UpdateUserRoutingProfile,
-    /// UpdateUserSecurityProfiles or UpdateUserHierarchy.
+    /// UpdateUserSecurityProfiles or UpdateUserHierarchy; for tags DescribeUser, then
+    /// TagResource unless the user has those tags already.
     async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
         match change {
             Change::Identity { identity } => self.update_identity(user_id, identity).await,
@@ -340,6 +439,7 @@ impl UserDirectory for ConnectDirectory {
             Change::Hierarchy { hierarchy_group_id } => {
                 self.update_hierarchy(user_id, hierarchy_group_id).await
             }
+            Change::Tags { tags } => self.update_tags(user_id, tags).await,
         }
     }
 
@@ -352,6 +452,70 @@ impl UserDirectory for ConnectDirectory {
             .await
             .map(|_| ())
             .map_err(|e| classify(&e, kind_of!(DeleteUserError)))
+    }
+
+    /// SearchUsers, 500 a page, following `NextToken` to the end; `OwnedBy` filtered by
+    /// Connect, `Owned` here (see the module documentation). A user seen on two pages
+    /// (the instance changed between them) is returned once. Identities carry no email:
+    /// search summaries have names only.
+    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+        let search_filter = match filter {
+            UserFilter::All | UserFilter::Owned => None,
+            // A blank id tags no owner (`Owner::of`): nothing can match.
+            UserFilter::OwnedBy(id) if id.trim().is_empty() => return Ok(Vec::new()),
+            UserFilter::OwnedBy(id) => Some(
+                UserSearchFilter::builder()
+                    .tag_filter(
+                        ControlPlaneTagFilter::builder()
+                            .tag_condition(
+                                TagCondition::builder()
+                                    .tag_key(OKTA_USER_TAG)
+                                    .tag_value(id)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build(),
+            ),
+        };
+        let mut users = Vec::new();
+        let mut seen = HashSet::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .search_users()
+                .instance_id(&self.instance_id)
+                .max_results(SEARCH_PAGE_SIZE)
+                .set_search_filter(search_filter.clone())
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(&e, kind_of!(SearchUsersError)))?;
+            for summary in page.users() {
+                // Dropping a user silently could hide it from a revocation sweep.
+                let user = from_summary(summary).ok_or_else(|| {
+                    DirectoryError::Unavailable(
+                        "SearchUsers returned a user without Id or Username".into(),
+                    )
+                })?;
+                if selected(filter, &user) && seen.insert(user.id.clone()) {
+                    users.push(user);
+                }
+            }
+            match page.next_token() {
+                Some(next) if !next.is_empty() => {
+                    if token.as_deref() == Some(next) {
+                        return Err(DirectoryError::Unavailable(
+                            "SearchUsers returned the same NextToken twice".into(),
+                        ));
+                    }
+                    token = Some(next.to_string());
+                }
+                _ => break,
+            }
+        }
+        Ok(users)
     }
 }
 
@@ -433,6 +597,41 @@ mod tests {
             };
             assert_eq!(name, want, "HTTP {status}: {got:?}");
         }
+    }
+
+    #[test]
+    fn search_results_are_selected_by_owner_tag() {
+        let user = |tags: &[(&str, &str)]| ConnectUser {
+            id: "u".into(),
+            arn: None,
+            username: "u".into(),
+            identity: IdentityInfo {
+                first_name: "A".into(),
+                last_name: "B".into(),
+                email: None,
+            },
+            routing_profile_id: "rp".into(),
+            security_profile_ids: vec!["sp".into()],
+            hierarchy_group_id: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+        };
+        let owned = user(&[(OKTA_USER_TAG, "00u1")]);
+        let blank = user(&[(OKTA_USER_TAG, " ")]);
+        let other = user(&[("team", "00u1")]);
+        let by = |id: &str| UserFilter::OwnedBy(id.into());
+        assert!(selected(&UserFilter::All, &other));
+        assert!(selected(&UserFilter::Owned, &owned));
+        assert!(
+            !selected(&UserFilter::Owned, &blank),
+            "a blank id owns nothing"
+        );
+        assert!(!selected(&UserFilter::Owned, &other));
+        assert!(selected(&by("00u1"), &owned));
+        assert!(!selected(&by("00u2"), &owned));
+        assert!(!selected(&by("00U1"), &owned), "ids compare exactly");
     }
 
     #[test]

@@ -46,6 +46,19 @@ pub const SECRET_FILE: &str = "hook-secret";
 pub const QUEUE: &str = "events";
 pub const DEAD_LETTER_QUEUE: &str = "events-dlq";
 
+/// The running `dev`'s endpoints, written to its state folder.
+pub const ENDPOINTS_FILE: &str = "endpoints.json";
+
+/// Where a running local pipeline's parts listen.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Endpoints {
+    pub ingest_url: String,
+    /// connect-sim, when Connect is simulated.
+    pub connect_url: Option<String>,
+    /// okta-sim, when Okta is simulated (its API token is in [`OKTA_TOKEN_FILE`]).
+    pub okta_url: Option<String>,
+}
+
 /// Which Amazon Connect the worker provisions.
 #[derive(Debug, Clone)]
 pub enum ConnectTarget {
@@ -366,6 +379,19 @@ impl Pipeline {
                 return Err(e);
             }
         };
+
+        // Where the running simulators are, for other commands (`reconcile`) on this state.
+        let endpoints = Endpoints {
+            ingest_url: ingest_url.clone(),
+            connect_url: sim.as_ref().map(SimServer::url),
+            okta_url: okta.sim.as_ref().map(okta_sim::OktaSimServer::url),
+        };
+        if let Ok(text) = serde_json::to_string_pretty(&endpoints) {
+            let path = dir.join(ENDPOINTS_FILE);
+            if let Err(e) = std::fs::write(&path, text) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot record the endpoints");
+            }
+        }
 
         let mut worker = Engine::new(
             settings.config.clone(),

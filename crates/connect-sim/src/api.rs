@@ -41,6 +41,7 @@ pub(crate) fn dispatch(
 ) -> Result<Reply, ApiError> {
     let instance_id = route.instance_id.as_deref().unwrap_or_default();
     let user_id = route.user_id.as_deref().unwrap_or_default();
+    let resource_arn = route.resource_arn.as_deref().unwrap_or_default();
     match route.operation {
         Operation::CreateUser => {
             let request = parse_body::<CreateUserBody>(body)?.into_new_user()?;
@@ -112,7 +113,10 @@ pub(crate) fn dispatch(
                 )?,
                 next_token: body.next_token,
             };
-            let criteria = Criteria::parse(body.search_criteria.as_ref())?;
+            let criteria = Criteria::all_of(vec![
+                Criteria::parse(body.search_criteria.as_ref())?,
+                Criteria::parse_filter(body.search_filter.as_ref())?,
+            ]);
             let (page, total) = directory.find_users(&instance_id, &criteria, &page)?;
             Ok(json(&SearchUsersReply {
                 users: page
@@ -123,6 +127,20 @@ pub(crate) fn dispatch(
                 next_token: page.next_token,
                 approximate_total_count: total,
             }))
+        }
+        Operation::TagResource => {
+            let body = parse_body::<TagResourceBody>(body)?;
+            let tags = body.tags.ok_or(ApiError::MissingParameter("tags"))?;
+            directory.tag_resource(resource_arn, tags)?;
+            Ok(Reply::Empty)
+        }
+        Operation::UntagResource => {
+            let keys = query_values(query, "tagKeys")?;
+            if keys.is_empty() {
+                return Err(ApiError::MissingParameter("tagKeys"));
+            }
+            directory.untag_resource(resource_arn, &keys)?;
+            Ok(Reply::Empty)
         }
         Operation::ListSecurityProfiles => {
             let page = query_page(query, LIST_MAX_RESULTS)?;
@@ -190,6 +208,26 @@ fn query_page(query: Option<&str>, max: u32) -> Result<PageRequest, ApiError> {
         max_results: max_results(max_results_raw.as_deref(), max)?,
         next_token: next_token.filter(|t| !t.is_empty()),
     })
+}
+
+/// Every value of the query parameter `name`, decoded, in order (`tagKeys=a&tagKeys=b`).
+fn query_values(query: Option<&str>, name: &str) -> Result<Vec<String>, ApiError> {
+    let mut values = Vec::new();
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key == name {
+            values.push(percent_decode(&value.replace('+', " ")).ok_or_else(|| {
+                ApiError::MalformedBody(format!(
+                    "query parameter {name} is not valid percent-encoding"
+                ))
+            })?);
+        }
+    }
+    Ok(values)
 }
 
 fn max_results(raw: Option<&str>, max: u32) -> Result<usize, ApiError> {
@@ -298,7 +336,13 @@ struct SearchUsersBody {
     next_token: Option<String>,
     max_results: Option<i64>,
     search_criteria: Option<Value>,
-    // `SearchFilter` (tag and attribute filters) is accepted and ignored.
+    search_filter: Option<Value>,
+}
+
+/// TagResource's body: its one member is lower-case `tags`, unlike the user operations.
+#[derive(Deserialize, Default)]
+struct TagResourceBody {
+    tags: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Serialize)]

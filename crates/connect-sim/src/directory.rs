@@ -18,6 +18,14 @@ use crate::seed::{InstanceSeed, Seed};
 /// Connect's limit on security profiles per user.
 pub const MAX_SECURITY_PROFILES: usize = 10;
 
+/// Connect's limit on tags per resource (and per CreateUser/TagResource/UntagResource
+/// request).
+pub const MAX_TAGS: usize = 50;
+/// Connect's longest tag key.
+pub const MAX_TAG_KEY: usize = 128;
+/// Connect's longest tag value.
+pub const MAX_TAG_VALUE: usize = 256;
+
 /// What CreateUser takes, once the request's required members are known to be present.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NewUser {
@@ -216,6 +224,7 @@ impl Directory {
         if let Some(group) = &request.hierarchy_group_id {
             validate_hierarchy_group(instance, group)?;
         }
+        validate_tags(&request.tags)?;
         if state.user_named(&request.username).is_some() {
             return Err(ApiError::DuplicateUsername {
                 username: request.username,
@@ -330,6 +339,79 @@ impl Directory {
         let user = state.user_mut(user_id)?;
         user.hierarchy_group_id = group;
         user.last_modified_time = now;
+        Ok(())
+    }
+
+    /// The user a user ARN (`arn:aws:connect:{region}:{account}:instance/{id}/agent/{userId}`)
+    /// names. Another instance resource is `UntaggableResource`; an ARN of no instance or
+    /// user here is `ResourceNotFound`.
+    fn user_by_arn_mut(&mut self, arn: &str) -> Result<&mut User, ApiError> {
+        if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
+            return Err(ApiError::InvalidResourceArn(arn.to_owned()));
+        }
+        let not_found = || ApiError::ResourceNotFound(arn.to_owned());
+        let state = self
+            .instances
+            .values_mut()
+            .find(|state| {
+                arn.strip_prefix(&state.instance.arn())
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+            .ok_or_else(not_found)?;
+        let rest = arn
+            .strip_prefix(&state.instance.arn())
+            .unwrap_or_default()
+            .trim_start_matches('/');
+        let user_id = rest
+            .strip_prefix("agent/")
+            .ok_or_else(|| ApiError::UntaggableResource(arn.to_owned()))?;
+        state
+            .users
+            .get_mut(user_id)
+            .filter(|user| user.arn == arn)
+            .ok_or_else(not_found)
+    }
+
+    /// TagResource on a user ARN: adds `tags`, replacing the values of keys it has, and
+    /// keeps the other tags. Nothing changes when the request or the result breaks the
+    /// tag rules.
+    pub fn tag_resource(
+        &mut self,
+        arn: &str,
+        tags: BTreeMap<String, String>,
+    ) -> Result<(), ApiError> {
+        if tags.is_empty() {
+            return Err(ApiError::InvalidTags("tags must not be empty".into()));
+        }
+        validate_tags(&tags)?;
+        let user = self.user_by_arn_mut(arn)?;
+        let mut merged = user.tags.clone();
+        merged.extend(tags);
+        if merged.len() > MAX_TAGS {
+            return Err(ApiError::InvalidTags(format!(
+                "a resource can have at most {MAX_TAGS} tags; this would make {}",
+                merged.len()
+            )));
+        }
+        user.tags = merged;
+        Ok(())
+    }
+
+    /// UntagResource on a user ARN: removes these keys (absent ones are ignored).
+    pub fn untag_resource(&mut self, arn: &str, keys: &[String]) -> Result<(), ApiError> {
+        if keys.is_empty() || keys.len() > MAX_TAGS {
+            return Err(ApiError::InvalidTags(format!(
+                "tagKeys must list 1 to {MAX_TAGS} keys, got {}",
+                keys.len()
+            )));
+        }
+        for key in keys {
+            validate_tag_key(key)?;
+        }
+        let user = self.user_by_arn_mut(arn)?;
+        for key in keys {
+            user.tags.remove(key);
+        }
         Ok(())
     }
 
@@ -550,6 +632,55 @@ pub(crate) fn validate_identity_info(
     Ok(())
 }
 
+/// Connect's tag rules for CreateUser and TagResource: at most [`MAX_TAGS`] tags, each key
+/// valid ([`validate_tag_key`]), each value at most [`MAX_TAG_VALUE`] characters.
+pub(crate) fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::InvalidTags(format!(
+            "at most {MAX_TAGS} tags, got {}",
+            tags.len()
+        )));
+    }
+    for (key, value) in tags {
+        validate_tag_key(key)?;
+        if value.chars().count() > MAX_TAG_VALUE {
+            return Err(ApiError::InvalidTags(format!(
+                "the value of tag {key:?} is longer than {MAX_TAG_VALUE} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A tag key: 1–[`MAX_TAG_KEY`] characters of letters, digits, spaces and `_.:/=+-@`
+/// (Connect's pattern `^(?!aws:)[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`), not starting with the
+/// reserved `aws:` in any letter case.
+pub(crate) fn validate_tag_key(key: &str) -> Result<(), ApiError> {
+    let length = key.chars().count();
+    if length == 0 || length > MAX_TAG_KEY {
+        return Err(ApiError::InvalidTags(format!(
+            "tag key {key:?} must be 1 to {MAX_TAG_KEY} characters"
+        )));
+    }
+    if key
+        .get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("aws:"))
+    {
+        return Err(ApiError::InvalidTags(format!(
+            "tag key {key:?} uses the reserved prefix aws:"
+        )));
+    }
+    let allowed = |c: char| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+    };
+    if !key.chars().all(allowed) {
+        return Err(ApiError::InvalidTags(format!(
+            "tag key {key:?} may only contain letters, digits, spaces and _ . : / = + - @"
+        )));
+    }
+    Ok(())
+}
+
 /// `PhoneType` is SOFT_PHONE or DESK_PHONE; a desk phone needs its number.
 pub(crate) fn validate_phone_config(config: &PhoneConfig) -> Result<(), ApiError> {
     match config.phone_type.as_str() {
@@ -649,6 +780,124 @@ mod tests {
             .identity_management(kind)
             .security_profile("sp", "Agent")
             .to_instance("us-east-1", "123456789012")
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn tag_rules_follow_connect() {
+        assert!(
+            validate_tags(&tags(&[
+                ("okta-connect:okta-user-id", "00u1"),
+                ("a b@=+", "")
+            ]))
+            .is_ok()
+        );
+        let fifty: BTreeMap<String, String> =
+            (0..50).map(|n| (format!("k{n}"), "v".to_owned())).collect();
+        assert!(validate_tags(&fifty).is_ok());
+        let mut fifty_one = fifty.clone();
+        fifty_one.insert("k50".into(), "v".into());
+        let long_key = "k".repeat(129);
+        let long_value = "v".repeat(257);
+        for bad in [
+            fifty_one,
+            tags(&[("aws:reserved", "v")]),
+            tags(&[("AWS:reserved", "v")]),
+            tags(&[("", "v")]),
+            tags(&[(long_key.as_str(), "v")]),
+            tags(&[("k", long_value.as_str())]),
+            tags(&[("semi;colon", "v")]),
+        ] {
+            assert!(
+                matches!(validate_tags(&bad), Err(ApiError::InvalidTags(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(validate_tags(&tags(&[(&"k".repeat(128), &"v".repeat(256))])).is_ok());
+    }
+
+    #[test]
+    fn tagging_merges_untagging_removes_and_arns_are_checked() {
+        let mut dir = directory();
+        let mut request = new_user("tagged");
+        request.tags = tags(&[("keep", "1"), ("change", "old")]);
+        let arn = dir
+            .create_user(DEFAULT_INSTANCE_ID, request, "u-1".into(), 2.0)
+            .unwrap()
+            .arn
+            .clone();
+        dir.tag_resource(&arn, tags(&[("change", "new"), ("add", "2")]))
+            .unwrap();
+        let user = dir.describe_user(DEFAULT_INSTANCE_ID, "u-1").unwrap();
+        assert_eq!(
+            user.tags,
+            tags(&[("keep", "1"), ("change", "new"), ("add", "2")])
+        );
+        dir.untag_resource(&arn, &["keep".into(), "absent".into()])
+            .unwrap();
+        let user = dir.describe_user(DEFAULT_INSTANCE_ID, "u-1").unwrap();
+        assert_eq!(user.tags, tags(&[("change", "new"), ("add", "2")]));
+
+        // 48 more would make 50: allowed; one more is refused and changes nothing.
+        let more: BTreeMap<String, String> =
+            (0..48).map(|n| (format!("m{n}"), "v".to_owned())).collect();
+        dir.tag_resource(&arn, more).unwrap();
+        assert!(matches!(
+            dir.tag_resource(&arn, tags(&[("one-too-many", "v")])),
+            Err(ApiError::InvalidTags(_))
+        ));
+        assert_eq!(
+            dir.describe_user(DEFAULT_INSTANCE_ID, "u-1")
+                .unwrap()
+                .tags
+                .len(),
+            50
+        );
+        assert!(matches!(
+            dir.tag_resource(&arn, BTreeMap::new()),
+            Err(ApiError::InvalidTags(_))
+        ));
+        assert!(matches!(
+            dir.untag_resource(&arn, &[]),
+            Err(ApiError::InvalidTags(_))
+        ));
+
+        let unknown_user = arn.replace("/agent/u-1", "/agent/u-2");
+        let instance_arn = arn.trim_end_matches("/agent/u-1").to_owned();
+        let other_instance = arn.replace(DEFAULT_INSTANCE_ID, "elsewhere");
+        for missing in [unknown_user, other_instance] {
+            assert!(
+                matches!(
+                    dir.tag_resource(&missing, tags(&[("k", "v")])),
+                    Err(ApiError::ResourceNotFound(_))
+                ),
+                "{missing}"
+            );
+        }
+        assert!(matches!(
+            dir.tag_resource(
+                &format!("{instance_arn}/routing-profile/{DEFAULT_ROUTING_PROFILE_ID}"),
+                tags(&[("k", "v")])
+            ),
+            Err(ApiError::UntaggableResource(_))
+        ));
+        assert!(matches!(
+            dir.untag_resource("not-an-arn", &["k".into()]),
+            Err(ApiError::InvalidResourceArn(_))
+        ));
+        // CreateUser applies the same rules.
+        let mut bad = new_user("badtags");
+        bad.tags = tags(&[("aws:x", "v")]);
+        assert!(matches!(
+            dir.create_user(DEFAULT_INSTANCE_ID, bad, "u-3".into(), 2.0),
+            Err(ApiError::InvalidTags(_))
+        ));
     }
 
     #[test]

@@ -182,6 +182,19 @@ pub enum ApiError {
     /// A search criterion the simulator does not implement.
     #[error("Unsupported search criteria: {0}")]
     UnsupportedSearch(String),
+    /// Tags break Connect's tag rules (at most 50 per resource, keys 1–128 characters of
+    /// letters, digits, spaces and `_.:/=+-@` not starting with `aws:`, values at most 256).
+    #[error("Invalid tags: {0}")]
+    InvalidTags(String),
+    /// `resourceArn` is not an ARN.
+    #[error("{0} is not a valid resource ARN")]
+    InvalidResourceArn(String),
+    /// No resource of the simulator has this ARN.
+    #[error("Resource not found: {0}")]
+    ResourceNotFound(String),
+    /// The ARN names an instance resource the simulator does not tag (only users).
+    #[error("connect-sim tags only users; {0} is not a user ARN")]
+    UntaggableResource(String),
     /// The instance's users-per-instance quota is reached.
     #[error("The quota of {limit} users per instance has been reached for instance {instance_id}")]
     UserQuotaExceeded {
@@ -219,9 +232,9 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::DuplicateUsername { .. } => ErrorKind::DuplicateResourceException,
-            ApiError::InstanceNotFound(_) | ApiError::UserNotFound { .. } => {
-                ErrorKind::ResourceNotFoundException
-            }
+            ApiError::InstanceNotFound(_)
+            | ApiError::UserNotFound { .. }
+            | ApiError::ResourceNotFound(_) => ErrorKind::ResourceNotFoundException,
             ApiError::MissingParameter(_)
             | ApiError::UnknownRoutingProfile(_)
             | ApiError::UnknownSecurityProfiles(_)
@@ -234,8 +247,11 @@ impl ApiError {
             | ApiError::InvalidIdentityInfo(_)
             | ApiError::InvalidPhoneConfig(_)
             | ApiError::InvalidMaxResults { .. }
-            | ApiError::InvalidNextToken => ErrorKind::InvalidParameterException,
+            | ApiError::InvalidNextToken
+            | ApiError::InvalidTags(_)
+            | ApiError::InvalidResourceArn(_) => ErrorKind::InvalidParameterException,
             ApiError::DirectoryUserIdNotAllowed
+            | ApiError::UntaggableResource(_)
             | ApiError::MalformedBody(_)
             | ApiError::UnsupportedSearch(_) => ErrorKind::InvalidRequestException,
             ApiError::UserQuotaExceeded { .. } => ErrorKind::LimitExceededException,

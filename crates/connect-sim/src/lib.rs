@@ -3,7 +3,10 @@
 //!
 //! It serves CreateUser, DescribeUser, DeleteUser, UpdateUserIdentityInfo,
 //! UpdateUserSecurityProfiles, UpdateUserRoutingProfile, UpdateUserHierarchy, ListUsers,
-//! SearchUsers, ListSecurityProfiles and ListRoutingProfiles on Connect's REST-JSON paths,
+//! SearchUsers (with `SearchFilter.TagFilter`), ListSecurityProfiles, ListRoutingProfiles,
+//! and TagResource / UntagResource on user ARNs, on Connect's REST-JSON paths, with
+//! Connect's tag rules (at most 50 per user, keys ≤ 128 characters without `aws:`,
+//! values ≤ 256),
 //! answers errors the way the SDK parses them into typed variants, meters each operation
 //! with a token bucket (Connect's 2 requests/s, burst 5 by default), and can inject faults.
 //! Admin endpoints under `/_sim` and the methods of [`Sim`] expose counters, users, faults
@@ -46,7 +49,7 @@ mod server;
 mod sim;
 
 pub use counters::{CallCounters, Outcome};
-pub use directory::{MAX_SECURITY_PROFILES, NewUser};
+pub use directory::{MAX_SECURITY_PROFILES, MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS, NewUser};
 pub use error::{
     ApiError, ErrorKind, FaultSpecError, PersistError, RateSpecError, SeedError, SimError,
     UnknownErrorKind,

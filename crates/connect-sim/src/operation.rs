@@ -33,11 +33,15 @@ pub enum Operation {
     ListSecurityProfiles,
     /// `GET /routing-profiles-summary/{InstanceId}`
     ListRoutingProfiles,
+    /// `POST /tags/{resourceArn}` (user ARNs only)
+    TagResource,
+    /// `DELETE /tags/{resourceArn}?tagKeys=…` (user ARNs only)
+    UntagResource,
 }
 
 impl Operation {
     /// Every operation, in a stable order.
-    pub const ALL: [Operation; 11] = [
+    pub const ALL: [Operation; 13] = [
         Operation::CreateUser,
         Operation::DescribeUser,
         Operation::DeleteUser,
@@ -49,6 +53,8 @@ impl Operation {
         Operation::SearchUsers,
         Operation::ListSecurityProfiles,
         Operation::ListRoutingProfiles,
+        Operation::TagResource,
+        Operation::UntagResource,
     ];
 
     /// The AWS operation name.
@@ -65,6 +71,8 @@ impl Operation {
             Operation::SearchUsers => "SearchUsers",
             Operation::ListSecurityProfiles => "ListSecurityProfiles",
             Operation::ListRoutingProfiles => "ListRoutingProfiles",
+            Operation::TagResource => "TagResource",
+            Operation::UntagResource => "UntagResource",
         }
     }
 
@@ -78,6 +86,8 @@ impl Operation {
                 | Operation::UpdateUserSecurityProfiles
                 | Operation::UpdateUserRoutingProfile
                 | Operation::UpdateUserHierarchy
+                | Operation::TagResource
+                | Operation::UntagResource
         )
     }
 }
@@ -91,7 +101,7 @@ impl fmt::Display for Operation {
 /// The name given is not one of the operations the simulator serves.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown operation {0:?}; expected one of CreateUser, DescribeUser, DeleteUser, UpdateUserIdentityInfo, UpdateUserSecurityProfiles, UpdateUserRoutingProfile, UpdateUserHierarchy, ListUsers, SearchUsers, ListSecurityProfiles, ListRoutingProfiles"
+    "unknown operation {0:?}; expected one of CreateUser, DescribeUser, DeleteUser, UpdateUserIdentityInfo, UpdateUserSecurityProfiles, UpdateUserRoutingProfile, UpdateUserHierarchy, ListUsers, SearchUsers, ListSecurityProfiles, ListRoutingProfiles, TagResource, UntagResource"
 )]
 pub struct UnknownOperationName(pub String);
 
@@ -114,6 +124,8 @@ pub(crate) struct Route {
     pub instance_id: Option<String>,
     /// `{UserId}` from the path, for the per-user operations.
     pub user_id: Option<String>,
+    /// `{resourceArn}` from the path, for TagResource and UntagResource.
+    pub resource_arn: Option<String>,
 }
 
 /// Maps an HTTP method and path to a Connect operation, as Connect's REST-JSON binding does.
@@ -134,11 +146,21 @@ pub(crate) fn route(method: &str, path: &str) -> Option<Route> {
         operation,
         instance_id: Some(instance.to_owned()),
         user_id: None,
+        resource_arn: None,
     };
     let for_user = |operation, instance: &str, user: &str| Route {
         operation,
         instance_id: Some(instance.to_owned()),
         user_id: Some(user.to_owned()),
+        resource_arn: None,
+    };
+    // The SDK percent-encodes the whole ARN into one segment (`/` as `%2F`); a client that
+    // leaves its slashes raw sends several, so the rest of the path is the ARN either way.
+    let for_resource = |operation, arn: &[&str]| Route {
+        operation,
+        instance_id: None,
+        user_id: None,
+        resource_arn: Some(arn.join("/")),
     };
     let found = match (method, seg.as_slice()) {
         ("PUT", ["users", instance]) => for_instance(Operation::CreateUser, instance),
@@ -161,7 +183,14 @@ pub(crate) fn route(method: &str, path: &str) -> Option<Route> {
             operation: Operation::SearchUsers,
             instance_id: None,
             user_id: None,
+            resource_arn: None,
         },
+        ("POST", ["tags", arn @ ..]) if !arn.is_empty() => {
+            for_resource(Operation::TagResource, arn)
+        }
+        ("DELETE", ["tags", arn @ ..]) if !arn.is_empty() => {
+            for_resource(Operation::UntagResource, arn)
+        }
         ("GET", ["security-profiles-summary", instance]) => {
             for_instance(Operation::ListSecurityProfiles, instance)
         }
@@ -235,6 +264,12 @@ mod tests {
                 "/routing-profiles-summary/i1",
                 Operation::ListRoutingProfiles,
             ),
+            (
+                "POST",
+                "/tags/arn%3Aaws%3Aconnect%3Aus-east-1%3A1%3Ainstance%2Fi1%2Fagent%2Fu1",
+                Operation::TagResource,
+            ),
+            ("DELETE", "/tags/arn:x/agent/u1", Operation::UntagResource),
         ];
         for (method, path, op) in cases {
             let found = route(method, path).map(|r| r.operation);
@@ -247,6 +282,16 @@ mod tests {
         let r = route("GET", "/users/abc%2Ddef/u%401").unwrap();
         assert_eq!(r.instance_id.as_deref(), Some("abc-def"));
         assert_eq!(r.user_id.as_deref(), Some("u@1"));
+        let arn = "arn:aws:connect:us-east-1:123456789012:instance/i1/agent/u1";
+        for path in [
+            "/tags/arn%3Aaws%3Aconnect%3Aus-east-1%3A123456789012%3Ainstance%2Fi1%2Fagent%2Fu1",
+            "/tags/arn:aws:connect:us-east-1:123456789012:instance/i1/agent/u1",
+        ] {
+            let r = route("POST", path).unwrap();
+            assert_eq!(r.resource_arn.as_deref(), Some(arn), "{path}");
+        }
+        assert!(route("POST", "/tags").is_none());
+        assert!(route("GET", "/tags/arn").is_none());
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! SearchUsers criteria: parsing Connect's `UserSearchCriteria` and matching users.
+//! SearchUsers criteria: parsing Connect's `UserSearchCriteria` and `UserSearchFilter`
+//! (its `TagFilter`), and matching users.
 
 use serde_json::Value;
 
@@ -88,6 +89,9 @@ pub(crate) enum Criteria {
     And(Vec<Criteria>),
     /// At least one nested criterion matches.
     Or(Vec<Criteria>),
+    /// A `TagCondition`: the user has tag `key` with exactly `value` (tags are
+    /// case-sensitive, unlike usernames).
+    Tag { key: String, value: String },
 }
 
 impl Criteria {
@@ -120,6 +124,101 @@ impl Criteria {
             1 => all.remove(0),
             _ => Criteria::And(all),
         })
+    }
+
+    /// Parses `SearchFilter` (`UserSearchFilter`). Only its `TagFilter`
+    /// (`ControlPlaneTagFilter`) is implemented: `OrConditions` is an OR of ANDs (a list of
+    /// lists of `TagCondition`), `AndConditions` an AND of `TagCondition`s, `TagCondition` a
+    /// single one; members present side by side must all match. `UserAttributeFilter`
+    /// answers `InvalidRequestException`.
+    ///
+    /// A `TagCondition` without `TagValue` is refused (`InvalidRequestException`): the API
+    /// reference lists both members as optional but never says what a key alone matches,
+    /// so the simulator does not invent an answer for it.
+    pub(crate) fn parse_filter(value: Option<&Value>) -> Result<Criteria, ApiError> {
+        let Some(value) = value else {
+            return Ok(Criteria::All);
+        };
+        let object = value
+            .as_object()
+            .ok_or_else(|| ApiError::MalformedBody("SearchFilter must be an object".into()))?;
+        let mut all = Vec::new();
+        for (key, member) in object {
+            match key.as_str() {
+                "TagFilter" => all.push(Self::parse_tag_filter(member)?),
+                other => {
+                    return Err(ApiError::UnsupportedSearch(format!(
+                        "SearchFilter.{other} is not supported by connect-sim"
+                    )));
+                }
+            }
+        }
+        Ok(Self::all_of(all))
+    }
+
+    fn parse_tag_filter(value: &Value) -> Result<Criteria, ApiError> {
+        let object = value.as_object().ok_or_else(|| {
+            ApiError::MalformedBody("SearchFilter.TagFilter must be an object".into())
+        })?;
+        let list = |member: &Value, name: &str| -> Result<Vec<Criteria>, ApiError> {
+            member
+                .as_array()
+                .ok_or_else(|| {
+                    ApiError::MalformedBody(format!("SearchFilter.TagFilter.{name} must be a list"))
+                })?
+                .iter()
+                .map(Self::parse_tag_condition)
+                .collect()
+        };
+        let mut all = Vec::new();
+        for (key, member) in object {
+            match key.as_str() {
+                "OrConditions" => {
+                    let groups = member.as_array().ok_or_else(|| {
+                        ApiError::MalformedBody(
+                            "SearchFilter.TagFilter.OrConditions must be a list of lists".into(),
+                        )
+                    })?;
+                    let any = groups
+                        .iter()
+                        .map(|group| list(group, "OrConditions[]").map(Criteria::And))
+                        .collect::<Result<_, _>>()?;
+                    all.push(Criteria::Or(any));
+                }
+                "AndConditions" => all.push(Criteria::And(list(member, "AndConditions")?)),
+                "TagCondition" => all.push(Self::parse_tag_condition(member)?),
+                other => {
+                    return Err(ApiError::UnsupportedSearch(format!(
+                        "SearchFilter.TagFilter.{other} is not supported by connect-sim"
+                    )));
+                }
+            }
+        }
+        Ok(Self::all_of(all))
+    }
+
+    fn parse_tag_condition(value: &Value) -> Result<Criteria, ApiError> {
+        let text = |name: &str| value.get(name).and_then(Value::as_str);
+        let key = text("TagKey").ok_or(ApiError::MissingParameter("TagCondition.TagKey"))?;
+        let value = text("TagValue").ok_or_else(|| {
+            ApiError::UnsupportedSearch(format!(
+                "TagCondition for key {key:?} without TagValue: what a key alone matches is not documented"
+            ))
+        })?;
+        Ok(Criteria::Tag {
+            key: key.to_owned(),
+            value: value.to_owned(),
+        })
+    }
+
+    /// One criterion that holds when every one of `all` holds.
+    pub(crate) fn all_of(mut all: Vec<Criteria>) -> Criteria {
+        all.retain(|c| *c != Criteria::All);
+        match all.len() {
+            0 => Criteria::All,
+            1 => all.remove(0),
+            _ => Criteria::And(all),
+        }
     }
 
     fn parse_list(value: &Value) -> Result<Vec<Criteria>, ApiError> {
@@ -193,6 +292,7 @@ impl Criteria {
             }
             Criteria::And(all) => all.iter().all(|c| c.matches(user)),
             Criteria::Or(any) => any.iter().any(|c| c.matches(user)),
+            Criteria::Tag { key, value } => user.tags.get(key) == Some(value),
         }
     }
 }
@@ -244,6 +344,74 @@ mod tests {
         assert!(c.matches(&user("alice", "Alice")));
         assert!(c.matches(&user("bob", "Zoe")));
         assert!(!c.matches(&user("bob", "Bob")));
+    }
+
+    fn tagged(username: &str, tags: &[(&str, &str)]) -> User {
+        let mut u = user(username, "T");
+        u.tags = tags
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        u
+    }
+
+    #[test]
+    fn tag_filter_is_an_or_of_ands_and_values_are_exact() {
+        let a = tagged("a", &[("team", "red"), ("site", "x")]);
+        let b = tagged("b", &[("team", "blue")]);
+        let c = tagged("c", &[("team", "Red")]);
+        let none = tagged("d", &[]);
+        let only = Criteria::parse_filter(Some(&json!({"TagFilter": {
+            "TagCondition": {"TagKey": "team", "TagValue": "red"}}})))
+        .unwrap();
+        assert!(only.matches(&a));
+        assert!(!only.matches(&b));
+        assert!(!only.matches(&c), "tag values are case-sensitive");
+        assert!(!only.matches(&none));
+        let or_of_ands = Criteria::parse_filter(Some(&json!({"TagFilter": {"OrConditions": [
+            [{"TagKey": "team", "TagValue": "red"}, {"TagKey": "site", "TagValue": "x"}],
+            [{"TagKey": "team", "TagValue": "blue"}]
+        ]}})))
+        .unwrap();
+        assert!(or_of_ands.matches(&a) && or_of_ands.matches(&b));
+        assert!(!or_of_ands.matches(&c) && !or_of_ands.matches(&none));
+        let and = Criteria::parse_filter(Some(&json!({"TagFilter": {"AndConditions": [
+            {"TagKey": "team", "TagValue": "red"}, {"TagKey": "site", "TagValue": "y"}
+        ]}})))
+        .unwrap();
+        assert!(!and.matches(&a));
+        assert_eq!(Criteria::parse_filter(None).unwrap(), Criteria::All);
+        assert_eq!(
+            Criteria::parse_filter(Some(&json!({"TagFilter": {}}))).unwrap(),
+            Criteria::All
+        );
+    }
+
+    #[test]
+    fn undocumented_tag_filters_are_refused() {
+        for filter in [
+            json!({"TagFilter": {"TagCondition": {"TagKey": "team"}}}),
+            json!({"UserAttributeFilter": {}}),
+            json!({"TagFilter": {"Shoe": []}}),
+        ] {
+            assert!(
+                matches!(
+                    Criteria::parse_filter(Some(&filter)),
+                    Err(ApiError::UnsupportedSearch(_))
+                ),
+                "{filter}"
+            );
+        }
+        assert!(matches!(
+            Criteria::parse_filter(Some(
+                &json!({"TagFilter": {"TagCondition": {"TagValue": "v"}}})
+            )),
+            Err(ApiError::MissingParameter(_))
+        ));
+        assert!(matches!(
+            Criteria::parse_filter(Some(&json!({"TagFilter": {"OrConditions": [{}]}}))),
+            Err(ApiError::MalformedBody(_))
+        ));
     }
 
     #[test]

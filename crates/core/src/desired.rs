@@ -45,6 +45,8 @@ pub enum RevokedBecause {
     NoMapping,
     Suspended,
     Deactivated,
+    /// The Connect user is left under a login the Okta user no longer has.
+    LoginChanged,
 }
 
 /// What Connect should hold for one Okta user.

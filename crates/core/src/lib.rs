@@ -6,6 +6,7 @@
 //! - [`desired`]: the Connect user that a user's newest facts imply.
 //! - [`plan`]: the Connect writes that turn the current user into the desired one.
 //! - [`identity`]: Okta's current state as its management API reports it.
+//! - [`ownership`]: which Connect users are the pipeline's own (tags).
 //! - [`outcome`]: what processing an event ended in (typed, stored as JSON).
 //! - [`queue`]: the queue's message schema and attribute names.
 //! - [`ports`]: the traits adapters implement (queue, consumer, ledger, directory,
@@ -22,6 +23,7 @@ pub mod identity;
 pub mod names;
 pub mod okta;
 pub mod outcome;
+pub mod ownership;
 pub mod plan;
 pub mod ports;
 pub mod queue;

@@ -63,6 +63,7 @@ pub enum StepKind {
     UpdateRoutingProfile,
     UpdateSecurityProfiles,
     UpdateHierarchy,
+    UpdateTags,
     Delete,
 }
 
@@ -128,6 +129,7 @@ impl fmt::Display for RevokedBecause {
             RevokedBecause::NoMapping => "in no mapping",
             RevokedBecause::Suspended => "suspended",
             RevokedBecause::Deactivated => "deactivated",
+            RevokedBecause::LoginChanged => "an old login",
         })
     }
 }
@@ -150,6 +152,7 @@ impl fmt::Display for StepKind {
             StepKind::UpdateRoutingProfile => "update routing profile",
             StepKind::UpdateSecurityProfiles => "update security profiles",
             StepKind::UpdateHierarchy => "update hierarchy",
+            StepKind::UpdateTags => "update tags",
             StepKind::Delete => "delete",
         })
     }

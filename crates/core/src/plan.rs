@@ -3,13 +3,14 @@
 //! Only differences become calls: Connect allows about 2 requests/s per account, so a
 //! converge that finds the user already right costs no write at all.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConnectId, RemovalPolicy};
 use crate::desired::{Desired, DesiredUser, IdentityInfo};
 use crate::outcome::StepKind;
+use crate::ownership;
 
 /// A Connect user as `DescribeUser` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -21,6 +22,10 @@ pub struct ConnectUser {
     pub routing_profile_id: String,
     pub security_profile_ids: Vec<String>,
     pub hierarchy_group_id: Option<String>,
+    /// The user's tags (`DescribeUser`/`SearchUsers` return them); the pipeline's own are
+    /// in [`crate::ownership`].
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A change to one attribute group of an existing Connect user: one Connect update call.
@@ -38,6 +43,11 @@ pub enum Change {
     },
     Hierarchy {
         hierarchy_group_id: ConnectId,
+    },
+    /// Adds or replaces these tags (Connect's `TagResource` on the user's ARN); other
+    /// tags stay.
+    Tags {
+        tags: BTreeMap<String, String>,
     },
 }
 
@@ -68,16 +78,24 @@ impl Change {
             Change::RoutingProfile { .. } => StepKind::UpdateRoutingProfile,
             Change::SecurityProfiles { .. } => StepKind::UpdateSecurityProfiles,
             Change::Hierarchy { .. } => StepKind::UpdateHierarchy,
+            Change::Tags { .. } => StepKind::UpdateTags,
         }
     }
 }
 
-/// The writes that make `current` (found by the desired username, `None` if absent)
-/// match `desired`. Empty when nothing differs. Updates apply to `current`'s id.
+/// The writes that make `current` (the Connect user `okta_user_id` owns, `None` if
+/// absent) match `desired`. Empty when nothing differs. Updates apply to `current`'s id.
+/// A user who keeps access also gets the ownership tags it lacks
+/// ([`ownership::tags_for`]): an adopted user is tagged, a changed mapping retagged.
 ///
 /// `send_email` says whether email is managed: when off, a Connect user's email is left
 /// as it is rather than cleared.
-pub fn plan(desired: &Desired, current: Option<&ConnectUser>, send_email: bool) -> Vec<Step> {
+pub fn plan(
+    okta_user_id: &str,
+    desired: &Desired,
+    current: Option<&ConnectUser>,
+    send_email: bool,
+) -> Vec<Step> {
     match (desired, current) {
         (Desired::Unmanaged, _) => Vec::new(),
         (Desired::Present(want), None) => vec![Step::Create(want.clone())],
@@ -106,6 +124,13 @@ pub fn plan(desired: &Desired, current: Option<&ConnectUser>, send_email: bool) 
                 steps.push(Step::Update(Change::Hierarchy {
                     hierarchy_group_id: group.clone(),
                 }));
+            }
+            let tags: BTreeMap<String, String> = ownership::tags_for(okta_user_id, want)
+                .into_iter()
+                .filter(|(k, v)| have.tags.get(k) != Some(v))
+                .collect();
+            if !tags.is_empty() {
+                steps.push(Step::Update(Change::Tags { tags }));
             }
             steps
         }

@@ -6,6 +6,7 @@
 //! Every method is async and `Send`, so handlers can run them on a multi-threaded
 //! runtime. Time is passed in (`now`), never read, so contracts are testable.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use crate::desired::DesiredUser;
 use crate::fact::{Fact, Recorded, UserFacts};
 use crate::identity::{LogEvent, LogQuery, OktaApp, OktaGroup, OktaUser, SourceId};
 use crate::outcome::{Failure, Outcome};
+use crate::ownership::UserFilter;
 use crate::plan::{Change, ConnectUser};
 use crate::queue::{
     DeadLetter, Delivery, QueueCounts, QueueMessage, Receipt, Redriven, RejectedEntry,
@@ -334,10 +336,12 @@ pub trait UserDirectory: Send + Sync {
         user_id: &str,
     ) -> impl Future<Output = Result<Option<ConnectUser>, DirectoryError>> + Send;
 
-    /// Creates the user (SAML: no password). `Duplicate` if the username is taken.
+    /// Creates the user (SAML: no password) tagged with `tags`. `Duplicate` if the
+    /// username is taken.
     fn create(
         &self,
         user: &DesiredUser,
+        tags: &BTreeMap<String, String>,
     ) -> impl Future<Output = Result<CreatedUser, DirectoryError>> + Send;
 
     /// Applies one change to an existing user. `NotFound` if the user is gone; `Invalid`
@@ -350,6 +354,14 @@ pub trait UserDirectory: Send + Sync {
 
     /// Deletes the user. `NotFound` if it is already gone (callers treat that as done).
     fn delete(&self, user_id: &str) -> impl Future<Output = Result<(), DirectoryError>> + Send;
+
+    /// Every user matching `filter`, all pages (Connect's `SearchUsers`, 500 per page),
+    /// each with its profiles, hierarchy group, names and tags — but no email (search
+    /// summaries carry none: `identity.email` is `None`).
+    fn search(
+        &self,
+        filter: &UserFilter,
+    ) -> impl Future<Output = Result<Vec<ConnectUser>, DirectoryError>> + Send;
 }
 
 // ---------------------------------------------------------------- identity source

@@ -1,10 +1,17 @@
-//! Converging one Okta user: read its facts, compute the desired Connect user, read the
-//! current one, apply the difference. Safe to repeat at any point (Connect has no client
-//! token): a create that meets `Duplicate` looks the user up and carries on.
+//! Converging one Okta user: read its facts, compute the desired Connect user, find the
+//! Connect user it *owns*, apply the difference. Safe to repeat at any point (Connect has
+//! no client token): a create that meets `Duplicate` looks the user up and carries on.
+//!
+//! Ownership (see `okta_connect_core::ownership`): the Connect user of an Okta user is
+//! the one the ledger remembers for it, else the one tagged with its Okta id. A Connect
+//! user tagged for another Okta user is never updated or revoked; an untagged one with
+//! the wanted username is adopted (tagged) only when `[Sync] ADOPT_EXISTING_USERS`
+//! allows; revocation never goes by username alone.
 
-use okta_connect_core::config::Config;
+use okta_connect_core::config::{Config, LoginChange};
 use okta_connect_core::desired::{Desired, desired_user};
 use okta_connect_core::outcome::{Converged, DesiredState, StepKind};
+use okta_connect_core::ownership::{self, Owner, UserFilter};
 use okta_connect_core::plan::{ConnectUser, Step, plan};
 use okta_connect_core::ports::{DirectoryError, IdentitySource, Ledger, UserDirectory};
 
@@ -15,7 +22,8 @@ use crate::error::SyncError;
 ///
 /// Errors: transient ones (throttling, a user not yet searchable after a 409, a user
 /// deleted behind our back) are worth retrying; permanent ones (Connect rejects a value,
-/// a changed login) are not.
+/// a Connect user owned by another Okta user, an untagged one when adoption is off, a
+/// changed login under `ON_LOGIN_CHANGE = FAIL`) are not.
 pub async fn converge_user<L, D, I>(
     okta_user_id: &str,
     config: &Config,
@@ -48,31 +56,6 @@ where
         Desired::Present(user) => user.username.clone(),
         Desired::Revoked { username, .. } => username.clone(),
     };
-
-    // Current state: by the remembered id (one call), else by username when something
-    // must be removed. A user that should exist and was never created costs no lookup:
-    // the create is tried first and a Duplicate answer leads to the lookup.
-    let current = match &record.connect_user_id {
-        Some(id) => match directory.describe(id).await? {
-            Some(user) if !user.username.eq_ignore_ascii_case(&username) => {
-                return Err(SyncError::Permanent(format!(
-                    "Okta now names this user {username:?} but its Connect user {id} is {:?}; \
-                     Connect cannot rename users: delete or rename the Connect user, then \
-                     redrive this event",
-                    user.username
-                )));
-            }
-            found => found,
-        },
-        None if matches!(desired, Desired::Present(_)) => None,
-        None => directory.find_by_username(&username).await?,
-    };
-    let mut done = Converged {
-        desired: DesiredState::from(&desired),
-        steps: Vec::new(),
-        connect_user_id: None,
-    };
-    let remembered = record.connect_user_id.as_deref();
     let apply = Apply {
         desired: &desired,
         config,
@@ -80,7 +63,48 @@ where
         directory,
         okta_user_id,
     };
-    apply.run(current, remembered, &mut done).await?;
+    let mut done = Converged {
+        desired: DesiredState::from(&desired),
+        steps: Vec::new(),
+        connect_user_id: None,
+    };
+
+    // The owned Connect user: by the remembered id (one call), else by tag when
+    // something must be revoked. A user who should exist and was never created costs no
+    // lookup: the create is tried first and a Duplicate answer leads to the lookup.
+    let remembered = record.connect_user_id.as_deref();
+    let mut owned = match remembered {
+        Some(id) => match directory.describe(id).await? {
+            Some(user) => Some(apply.check_owner(user)?),
+            None => None,
+        },
+        None if matches!(desired, Desired::Revoked { .. }) => directory
+            .search(&UserFilter::OwnedBy(okta_user_id.to_string()))
+            .await?
+            .into_iter()
+            .min_by(|a, b| a.id.cmp(&b.id)),
+        None => None,
+    };
+    if let (Desired::Present(_), Some(user)) = (&desired, &owned)
+        && !user.username.eq_ignore_ascii_case(&username)
+    {
+        // Connect cannot rename: the login (or USERNAME_SOURCE) changed.
+        match config.on_login_change {
+            LoginChange::Fail => {
+                return Err(SyncError::Permanent(format!(
+                    "Okta now names this user {username:?} but its Connect user {} is {:?}; \
+                     Connect cannot rename users ([Sync] ON_LOGIN_CHANGE = FAIL): delete or \
+                     rename the Connect user, then redrive this event",
+                    user.id, user.username
+                )));
+            }
+            LoginChange::Replace => {
+                apply.revoke_old(user, &mut done).await?;
+                owned = None;
+            }
+        }
+    }
+    apply.run(owned, remembered, &mut done).await?;
     Ok(done)
 }
 
@@ -100,39 +124,49 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
         remembered: Option<&str>,
         done: &mut Converged,
     ) -> Result<(), SyncError> {
-        let mut steps = plan(self.desired, current.as_ref(), self.config.send_email);
+        let send_email = self.config.send_email;
+        let mut steps = plan(
+            self.okta_user_id,
+            self.desired,
+            current.as_ref(),
+            send_email,
+        );
         let mut user_id = current.map(|u| u.id);
         let mut index = 0;
         while index < steps.len() {
             let step = steps[index].clone();
             index += 1;
             match (&step, user_id.as_deref()) {
-                (Step::Create(want), _) => match self.directory.create(want).await {
-                    Ok(created) => {
-                        // Remember at once: a crash after this point must not lose the id.
-                        self.remember(Some(&created.id)).await?;
-                        user_id = Some(created.id);
-                        done.steps.push(StepKind::Create);
+                (Step::Create(want), _) => {
+                    let tags = ownership::tags_for(self.okta_user_id, want);
+                    match self.directory.create(want, &tags).await {
+                        Ok(created) => {
+                            // Remember at once: a crash after this point must not lose the id.
+                            self.remember(Some(&created.id)).await?;
+                            user_id = Some(created.id);
+                            done.steps.push(StepKind::Create);
+                        }
+                        Err(DirectoryError::Duplicate(_)) => {
+                            let found = self
+                                .directory
+                                .find_by_username(&want.username)
+                                .await?
+                                .ok_or_else(|| {
+                                    // Connect's search index lags its writes: try again shortly.
+                                    SyncError::Transient(format!(
+                                        "{} exists in Connect but is not searchable yet",
+                                        want.username
+                                    ))
+                                })?;
+                            let found = self.check_owner(found)?;
+                            self.remember(Some(&found.id)).await?;
+                            user_id = Some(found.id.clone());
+                            steps = plan(self.okta_user_id, self.desired, Some(&found), send_email);
+                            index = 0;
+                        }
+                        Err(e) => return Err(e.into()),
                     }
-                    Err(DirectoryError::Duplicate(_)) => {
-                        let found = self
-                            .directory
-                            .find_by_username(&want.username)
-                            .await?
-                            .ok_or_else(|| {
-                                // Connect's search index lags its writes: try again shortly.
-                                SyncError::Transient(format!(
-                                    "{} exists in Connect but is not searchable yet",
-                                    want.username
-                                ))
-                            })?;
-                        self.remember(Some(&found.id)).await?;
-                        user_id = Some(found.id.clone());
-                        steps = plan(self.desired, Some(&found), self.config.send_email);
-                        index = 0;
-                    }
-                    Err(e) => return Err(e.into()),
-                },
+                }
                 (_, None) => {
                     return Err(SyncError::Transient(format!(
                         "no Connect user id for step {}",
@@ -154,8 +188,8 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
                 }
             }
         }
-        // Remember a user found by name (the next converge then costs one call), and
-        // forget one that no longer exists.
+        // Remember a user found by tag or name (the next converge then costs one call),
+        // and forget one that no longer exists.
         let created_or_deleted = done
             .steps
             .iter()
@@ -165,6 +199,73 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
         }
         done.connect_user_id = user_id;
         Ok(())
+    }
+
+    /// `user` if this Okta user may act on it: tagged for it, or untagged (then adopted
+    /// if `[Sync] ADOPT_EXISTING_USERS` allows). Never a user tagged for another Okta
+    /// user.
+    fn check_owner(&self, user: ConnectUser) -> Result<ConnectUser, SyncError> {
+        match Owner::of(&user) {
+            Owner::Okta(owner) if owner == self.okta_user_id => Ok(user),
+            Owner::Okta(other) => Err(SyncError::Permanent(format!(
+                "Connect user {:?} ({}) belongs to Okta user {other} (tag {}), not to Okta user \
+                 {}: it is never updated or revoked for another Okta user. If {other} is gone \
+                 and the login was reused (a rehire), delete or retag that Connect user, then \
+                 redrive this event",
+                user.username,
+                user.id,
+                ownership::OKTA_USER_TAG,
+                self.okta_user_id
+            ))),
+            Owner::Untagged if self.config.adopt_existing_users => Ok(user),
+            Owner::Untagged => Err(SyncError::Permanent(format!(
+                "Connect user {:?} ({}) exists and was not created by okta-connect; adoption is \
+                 off ([Sync] ADOPT_EXISTING_USERS = false): tag it {}={} to hand it over, or \
+                 delete it, then redrive this event",
+                user.username,
+                user.id,
+                ownership::OKTA_USER_TAG,
+                self.okta_user_id
+            ))),
+        }
+    }
+
+    /// Revokes the owned Connect user left under an old username, by the removal policy,
+    /// and forgets it, so a new one can be created under the new username.
+    async fn revoke_old(&self, old: &ConnectUser, done: &mut Converged) -> Result<(), SyncError> {
+        let revoked = Desired::Revoked {
+            username: old.username.clone(),
+            removal: self.config.removal.clone(),
+            because: okta_connect_core::desired::RevokedBecause::LoginChanged,
+        };
+        for step in plan(
+            self.okta_user_id,
+            &revoked,
+            Some(old),
+            self.config.send_email,
+        ) {
+            match step {
+                Step::Delete => match self.directory.delete(&old.id).await {
+                    Ok(()) | Err(DirectoryError::NotFound(_)) => done.steps.push(StepKind::Delete),
+                    Err(e) => return Err(e.into()),
+                },
+                Step::Update(change) => {
+                    match self.directory.update(&old.id, &change).await {
+                        Ok(()) | Err(DirectoryError::NotFound(_)) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                    done.steps.push(change.kind());
+                }
+                Step::Create(_) => {}
+            }
+        }
+        tracing::info!(
+            okta_user_id = self.okta_user_id,
+            old_username = %old.username,
+            connect_user_id = %old.id,
+            "login changed: the old Connect user was revoked by the removal policy"
+        );
+        self.remember(None).await
     }
 
     async fn remember(&self, connect_user_id: Option<&str>) -> Result<(), SyncError> {

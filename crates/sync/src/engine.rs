@@ -17,6 +17,7 @@ use crate::converge::converge_user;
 use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
 use crate::pacing::{Paced, TokenBucket};
+use crate::reconcile::{ReadError, Run, RunOptions, read_snapshot};
 use crate::retry::Backoff;
 use crate::sources::{BoundSources, learned_from};
 
@@ -139,6 +140,17 @@ macro_rules! retrying {
             }
         }
     }};
+}
+
+/// Why a reconcile run did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("reconcile reads Okta's current state: configure [OktaApi]")]
+    NoIdentity,
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
 }
 
 /// Reads the time; tests substitute a controllable clock.
@@ -434,6 +446,30 @@ where
         // Best effort: an unreleased lease simply expires.
         let _ = self.ledger.release_user(okta_user_id, holder).await;
         result
+    }
+
+    /// One reconcile run (see [`crate::reconcile`]): reads Okta's members of every mapped
+    /// source and Connect's users, plans every user, and — unless a dry run or above the
+    /// revocation cap — records the snapshot facts and converges each changing user
+    /// through [`Engine::converge_leased`]. Needs the Okta API.
+    pub async fn reconcile(&self, options: &RunOptions) -> Result<Run, ReconcileError> {
+        let identity = self.identity.as_ref().ok_or(ReconcileError::NoIdentity)?;
+        // Bindings are re-read: a run must see names bound by other workers.
+        self.sources.invalidate().await;
+        let config = self.bound_config().await?;
+        let taken_at = (self.clock)();
+        let paced = Paced::new(&self.directory, &self.pacing);
+        let snapshot = read_snapshot(&config, identity, &paced, taken_at).await?;
+        let holder = format!("reconcile:{}", options.run_id);
+        let holder = holder.as_str();
+        Ok(crate::reconcile::run(
+            &snapshot,
+            &config,
+            &self.ledger,
+            options,
+            |okta_user_id| async move { self.converge_leased(&okta_user_id, holder).await },
+        )
+        .await?)
     }
 
     /// Records the failure and sends the original message plus the reason to the DLQ.

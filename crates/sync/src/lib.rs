@@ -11,6 +11,7 @@
 //!   dead-letter queue with their reason, and done, so they burn no retries.
 //! - [`converge_user`]: one user's desired Connect state applied as the difference.
 //! - [`pacing`]: the token bucket every Connect call (retries included) goes through.
+//! - [`reconcile`]: Connect matched to Okta's current state, through the same converge.
 //! - [`sources`]: configured group and app names bound to their Okta ids.
 //!
 //! Dependency rule: this crate depends on `okta-connect-core` only (no AWS, no SQLite,
@@ -21,11 +22,12 @@ pub mod engine;
 pub mod error;
 pub mod identity;
 pub mod pacing;
+pub mod reconcile;
 mod retry;
 pub mod sources;
 
 pub use converge::converge_user;
-pub use engine::{Clock, Disposition, Engine, Report, Settings, Settled};
+pub use engine::{Clock, Disposition, Engine, ReconcileError, Report, Settings, Settled};
 pub use error::SyncError;
 pub use identity::NoIdentitySource;
 pub use pacing::{Paced, TokenBucket};

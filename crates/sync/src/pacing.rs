@@ -6,11 +6,13 @@
 //! provisioning runs at the quota instead of bouncing off it with 429s. Retries go
 //! through the bucket too (the SDK's own retries are off), so they never bypass it.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use okta_connect_core::config::Pacing;
 use okta_connect_core::desired::DesiredUser;
+use okta_connect_core::ownership::UserFilter;
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{CreatedUser, DirectoryError, UserDirectory};
 use tokio::time::Instant;
@@ -93,9 +95,13 @@ impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
         self.inner.describe(user_id).await
     }
 
-    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
+    async fn create(
+        &self,
+        user: &DesiredUser,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedUser, DirectoryError> {
         self.bucket.acquire().await;
-        self.inner.create(user).await
+        self.inner.create(user, tags).await
     }
 
     async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
@@ -106,6 +112,12 @@ impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
     async fn delete(&self, user_id: &str) -> Result<(), DirectoryError> {
         self.bucket.acquire().await;
         self.inner.delete(user_id).await
+    }
+
+    /// One token per search: a converge's search (one owner tag) fits one page.
+    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+        self.bucket.acquire().await;
+        self.inner.search(filter).await
     }
 }
 

@@ -16,6 +16,7 @@ use okta_connect_core::fact::{Fact, Recorded, UserFacts};
 use okta_connect_core::identity::{LogEvent, LogQuery, OktaApp, OktaGroup, OktaUser, SourceId};
 use okta_connect_core::okta::OktaEvent;
 use okta_connect_core::outcome::{Failure, Outcome};
+use okta_connect_core::ownership::{Owner, UserFilter};
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{
     Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState,
@@ -778,8 +779,12 @@ impl Ledger for MemoryLedger {
 
 /// An in-process Amazon Connect user directory with the rules Connect enforces where
 /// the pipeline depends on them: usernames unique case-insensitively (`Duplicate`),
-/// unknown users `NotFound`, 1–10 security profiles, and — when the directory knows
-/// its profiles — unknown profile ids `Invalid`.
+/// unknown users `NotFound`, 1–10 security profiles, Connect's tag rules (at most 50 per
+/// user, keys 1–128 characters not starting with `aws:`, values ≤ 256: `Invalid`), and —
+/// when the directory knows its profiles — unknown profile ids `Invalid`.
+///
+/// `search` answers as the Connect adapter does: every matching user, selected by
+/// [`Owner::of`], with names but no email (Connect's search summaries carry none).
 #[derive(Debug, Default)]
 pub struct MemoryDirectory {
     state: Mutex<MemoryDirectoryState>,
@@ -874,6 +879,39 @@ impl MemoryDirectoryState {
     }
 }
 
+/// Connect's tag limits (TagResource / CreateUser in the Amazon Connect API reference).
+const MAX_TAGS: usize = 50;
+const MAX_TAG_KEY: usize = 128;
+const MAX_TAG_VALUE: usize = 256;
+
+fn check_tags(tags: &BTreeMap<String, String>) -> Result<(), DirectoryError> {
+    if tags.len() > MAX_TAGS {
+        return Err(DirectoryError::Invalid(format!(
+            "{} tags; Connect takes at most {MAX_TAGS} per user",
+            tags.len()
+        )));
+    }
+    for (key, value) in tags {
+        let length = key.chars().count();
+        if length == 0 || length > MAX_TAG_KEY {
+            return Err(DirectoryError::Invalid(format!(
+                "tag key {key:?} must be 1 to {MAX_TAG_KEY} characters"
+            )));
+        }
+        if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
+            return Err(DirectoryError::Invalid(format!(
+                "tag key {key:?} uses the reserved prefix aws:"
+            )));
+        }
+        if value.chars().count() > MAX_TAG_VALUE {
+            return Err(DirectoryError::Invalid(format!(
+                "the value of tag {key:?} is longer than {MAX_TAG_VALUE} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl UserDirectory for MemoryDirectory {
     async fn find_by_username(
         &self,
@@ -890,7 +928,11 @@ impl UserDirectory for MemoryDirectory {
         Ok(self.enter().users.get(user_id).cloned())
     }
 
-    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
+    async fn create(
+        &self,
+        user: &DesiredUser,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedUser, DirectoryError> {
         let mut s = self.enter();
         if s.users
             .values()
@@ -908,6 +950,7 @@ impl UserDirectory for MemoryDirectory {
             .map(ToString::to_string)
             .collect();
         s.check_security(&security)?;
+        check_tags(tags)?;
         s.next_id += 1;
         let id = format!("mem-{:04}", s.next_id);
         let arn = format!("arn:aws:connect:us-east-1:000000000000:instance/mem/agent/{id}");
@@ -921,6 +964,7 @@ impl UserDirectory for MemoryDirectory {
                 routing_profile_id: user.routing_profile_id.to_string(),
                 security_profile_ids: security,
                 hierarchy_group_id: user.hierarchy_group_id.as_ref().map(ToString::to_string),
+                tags: tags.clone(),
             },
         );
         Ok(CreatedUser { id, arn: Some(arn) })
@@ -941,7 +985,8 @@ impl UserDirectory for MemoryDirectory {
                     .collect();
                 s.check_security(&ids)?
             }
-            Change::Identity { .. } | Change::Hierarchy { .. } => {}
+            // Checked once merged, after the user is found (as the Connect adapter does).
+            Change::Tags { .. } | Change::Identity { .. } | Change::Hierarchy { .. } => {}
         }
         let user = s
             .users
@@ -963,6 +1008,12 @@ impl UserDirectory for MemoryDirectory {
             Change::Hierarchy { hierarchy_group_id } => {
                 user.hierarchy_group_id = Some(hierarchy_group_id.to_string())
             }
+            Change::Tags { tags } => {
+                let mut merged = user.tags.clone();
+                merged.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+                check_tags(&merged)?;
+                user.tags = merged;
+            }
         }
         Ok(())
     }
@@ -973,6 +1024,26 @@ impl UserDirectory for MemoryDirectory {
             .remove(user_id)
             .map(|_| ())
             .ok_or_else(|| DirectoryError::NotFound(format!("user {user_id}")))
+    }
+
+    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+        let s = self.enter();
+        let mut found: Vec<ConnectUser> = s
+            .users
+            .values()
+            .filter(|u| match filter {
+                UserFilter::All => true,
+                UserFilter::Owned => matches!(Owner::of(u), Owner::Okta(_)),
+                UserFilter::OwnedBy(id) => Owner::of(u) == Owner::Okta(id.as_str()),
+            })
+            .map(|u| {
+                let mut u = u.clone();
+                u.identity.email = None;
+                u
+            })
+            .collect();
+        found.sort_by_key(|u| (u.username.to_ascii_lowercase(), u.id.clone()));
+        Ok(found)
     }
 }
 

@@ -2,14 +2,17 @@
 //! the real `aws-sdk-connect` client), then what only the Connect adapter has: its
 //! classification of Connect's answers on the wire and its request counting.
 
-use connect_sim::{ErrorKind, Operation, ScriptedFault, Sim, SimServer};
+use std::collections::BTreeMap;
+
+use connect_sim::{ErrorKind, Operation, ScriptedFault, Seed, Sim, SimServer};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_core::config::ConnectId;
+use okta_connect_core::ownership::{OKTA_USER_TAG, UserFilter, tags_for};
 use okta_connect_core::plan::Change;
 use okta_connect_core::ports::{DirectoryError, ErrorClass, UserDirectory};
 use okta_connect_testkit::contract::directory::{
-    DirectoryFixture, Profiles, full_user, minimal_user, username,
+    DirectoryFixture, MANY_USERS, Profiles, full_user, minimal_user, okta_id, username,
 };
 
 /// The instance of connect-sim's default seed (`crates/connect-sim/seeds/default.json`).
@@ -48,10 +51,27 @@ impl DirectoryFixture for Connect {
     fn profiles(&self) -> Profiles {
         profiles()
     }
+
+    /// A fresh connect-sim per case.
+    fn is_fresh(&self) -> bool {
+        true
+    }
+
+    /// Unthrottled and with room for them (see [`connect`]).
+    fn affords_many_users(&self) -> bool {
+        true
+    }
 }
 
+/// A fresh connect-sim with the default seed, its users quota raised past the paging
+/// case's [`MANY_USERS`] (the seed's 500 is Connect's default quota).
 pub async fn connect() -> Connect {
+    let mut seed = Seed::default();
+    for instance in &mut seed.instances {
+        instance.max_users = 4 * MANY_USERS;
+    }
     let server = Sim::builder()
+        .seed(seed)
         .no_throttle()
         .build()
         .unwrap()
@@ -76,7 +96,7 @@ async fn requests_are_counted_on_the_wire() {
     let p = profiles();
     let user = full_user(username("Count"), &p);
     assert_eq!(d.requests(), 0);
-    let created = d.create(&user).await.unwrap();
+    let created = d.create(&user, &BTreeMap::new()).await.unwrap();
     assert_eq!(d.requests(), 1);
     d.describe(&created.id).await.unwrap().unwrap();
     assert_eq!(d.requests(), 2);
@@ -92,7 +112,7 @@ async fn requests_are_counted_on_the_wire() {
     .unwrap();
     assert_eq!(d.requests(), 5);
     // A refused request is a request too.
-    assert!(d.create(&user).await.is_err());
+    assert!(d.create(&user, &BTreeMap::new()).await.is_err());
     assert_eq!(d.requests(), 6);
     d.delete(&created.id).await.unwrap();
     assert_eq!(d.requests(), 7);
@@ -125,7 +145,7 @@ async fn connect_answers_are_classified_by_type_and_never_retried() {
     ] {
         sim.fail_next(ScriptedFault::new(Operation::CreateUser, kind, 1));
         let before = d.requests();
-        let err = d.create(&user).await.unwrap_err();
+        let err = d.create(&user, &BTreeMap::new()).await.unwrap_err();
         assert_eq!(err.class(), class, "{kind:?}: {err:?}");
         assert_eq!(d.requests() - before, 1, "{kind:?}: no SDK retry");
         let expected = match kind {
@@ -143,7 +163,7 @@ async fn connect_answers_are_classified_by_type_and_never_retried() {
         ErrorKind::MissingAuthenticationTokenException,
         1,
     ));
-    let err = d.create(&user).await.unwrap_err();
+    let err = d.create(&user, &BTreeMap::new()).await.unwrap_err();
     assert!(matches!(err, DirectoryError::Denied(_)), "{err:?}");
     // The user was never created by the refused calls.
     assert_eq!(d.find_by_username(&user.username).await.unwrap(), None);
@@ -161,4 +181,119 @@ async fn unreachable_connect_is_unavailable() {
         .unwrap_err();
     assert!(matches!(err, DirectoryError::Unavailable(_)), "{err:?}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// What tags and searches cost on the wire: a Tags change is DescribeUser (for the ARN)
+/// plus TagResource, and only DescribeUser when the user has the tags already; a search
+/// is one SearchUsers per 500 users; `OwnedBy` is filtered by Connect (one page for one
+/// match among 520), `Owned` here (every page).
+#[tokio::test]
+async fn tags_and_searches_cost_what_they_should() {
+    let f = connect().await;
+    let d = &f.directory;
+    let p = profiles();
+    let sim = f.server.sim();
+    let user = minimal_user(username("Cost"), &p);
+    let owner = okta_id();
+    let created = d.create(&user, &tags_for(&owner, &user)).await.unwrap();
+    let change = Change::Tags {
+        tags: BTreeMap::from([("team".to_string(), "red".to_string())]),
+    };
+    let before = sim.counters();
+    d.update(&created.id, &change).await.unwrap();
+    let after = sim.counters();
+    for (op, calls) in [(Operation::DescribeUser, 1), (Operation::TagResource, 1)] {
+        assert_eq!(after.successes(op) - before.successes(op), calls, "{op}");
+    }
+    d.update(&created.id, &change).await.unwrap();
+    let again = sim.counters();
+    assert_eq!(
+        again.successes(Operation::TagResource),
+        after.successes(Operation::TagResource),
+        "tags already there: no write"
+    );
+    assert_eq!(
+        again.successes(Operation::DescribeUser) - after.successes(Operation::DescribeUser),
+        1
+    );
+
+    for n in 1..MANY_USERS {
+        sim.create_user(
+            INSTANCE,
+            connect_sim::NewUser {
+                username: format!("bulk{n:04}"),
+                identity_info: connect_sim::IdentityInfo {
+                    first_name: Some("Bulk".into()),
+                    last_name: Some("User".into()),
+                    ..Default::default()
+                },
+                security_profile_ids: vec![p.security.to_string()],
+                routing_profile_id: p.routing.to_string(),
+                tags: BTreeMap::from([(OKTA_USER_TAG.to_string(), format!("00ubulk{n}"))]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    for (filter, pages, found) in [
+        (UserFilter::All, 2, MANY_USERS),
+        (UserFilter::Owned, 2, MANY_USERS),
+        (UserFilter::OwnedBy(owner.clone()), 1, 1),
+    ] {
+        let before = sim.counters().successes(Operation::SearchUsers);
+        let users = d.search(&filter).await.unwrap();
+        assert_eq!(users.len(), found, "{filter:?}");
+        assert_eq!(
+            sim.counters().successes(Operation::SearchUsers) - before,
+            pages,
+            "{filter:?}"
+        );
+    }
+    let mine = d.search(&UserFilter::OwnedBy(owner.clone())).await.unwrap();
+    assert_eq!(mine[0].id, created.id);
+    assert_eq!(mine[0].tags.get("team").map(String::as_str), Some("red"));
+    // A blank id owns nothing, and costs nothing.
+    let before = d.requests();
+    assert!(
+        d.search(&UserFilter::OwnedBy(" ".into()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(d.requests(), before);
+}
+
+/// SearchUsers' errors are classified like every call's, and a failed page fails the
+/// whole search (never a partial answer).
+#[tokio::test]
+async fn a_failed_search_page_fails_the_search() {
+    let f = connect().await;
+    let d = &f.directory;
+    let sim = f.server.sim();
+    for (kind, class) in [
+        (ErrorKind::ThrottlingException, ErrorClass::Transient),
+        (ErrorKind::InternalServiceException, ErrorClass::Transient),
+        (ErrorKind::InvalidParameterException, ErrorClass::Permanent),
+    ] {
+        sim.fail_next(ScriptedFault::new(Operation::SearchUsers, kind, 1));
+        let err = d.search(&UserFilter::All).await.unwrap_err();
+        assert_eq!(err.class(), class, "{kind:?}: {err:?}");
+    }
+    sim.fail_next(ScriptedFault::new(
+        Operation::TagResource,
+        ErrorKind::ThrottlingException,
+        1,
+    ));
+    let user = minimal_user(username("TagFail"), &profiles());
+    let created = d.create(&user, &BTreeMap::new()).await.unwrap();
+    let err = d
+        .update(
+            &created.id,
+            &Change::Tags {
+                tags: tags_for(&okta_id(), &user),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DirectoryError::Throttled(_)), "{err:?}");
 }

@@ -4,6 +4,8 @@
 pub mod check_config;
 pub mod demo;
 pub mod dev;
+pub mod reconcile;
+pub mod replay;
 pub mod send;
 
 use std::path::{Path, PathBuf};
@@ -21,6 +23,8 @@ pub enum Command {
     Dev(dev::Args),
     Demo(demo::Args),
     Send(send::Args),
+    Replay(replay::Args),
+    Reconcile(reconcile::Args),
     CheckConfig(check_config::Args),
 }
 
@@ -31,6 +35,8 @@ impl Command {
             Command::Dev(args) => dev::run(args, json).await,
             Command::Demo(args) => demo::run(args, json).await,
             Command::Send(args) => send::run(args, json).await,
+            Command::Replay(args) => replay::run(args, json).await,
+            Command::Reconcile(args) => reconcile::run(args, json).await,
             Command::CheckConfig(args) => check_config::run(args, json).await,
         }
     }

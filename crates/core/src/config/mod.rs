@@ -113,6 +113,30 @@ impl fmt::Display for UsernameSource {
     }
 }
 
+/// What happens when the Connect username an Okta user should have differs from the one
+/// of the Connect user it owns (a changed login, or a changed `USERNAME_SOURCE`).
+/// Connect cannot rename a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LoginChange {
+    /// Revoke the old Connect user by the removal policy, then create one under the new
+    /// username (SAML sign-in needs the new one).
+    Replace,
+    /// Fail the event permanently (to the DLQ) and leave both names to an admin.
+    Fail,
+}
+
+impl fmt::Display for LoginChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LoginChange::Replace => {
+                "revoke the old Connect user by the removal policy and create one under the new username"
+            }
+            LoginChange::Fail => "fail the event for an admin to decide",
+        })
+    }
+}
+
 /// Client-side pacing of Connect calls: Connect's quota is per account and Region, by
 /// default 2 requests/s with a burst of 5 for most user APIs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -310,6 +334,11 @@ pub struct Config {
     pub mappings: Vec<AccessMapping>,
     pub removal: RemovalPolicy,
     pub username_source: UsernameSource,
+    /// Whether an existing, untagged Connect user with the wanted username becomes this
+    /// pipeline's own (tagged) instead of a conflict.
+    pub adopt_existing_users: bool,
+    /// What a changed login (or `USERNAME_SOURCE`) does to a user who keeps access.
+    pub on_login_change: LoginChange,
     /// How long the ledger keeps a processed event's record (its de-duplication window).
     pub ledger_retention_days: u32,
     pub ingest: IngestSettings,
@@ -317,6 +346,15 @@ pub struct Config {
     /// Okta's management API, when `[OktaApi] ORG_URL` is set: real names, ids of
     /// configured names, reconcile and replay. `None`: events alone.
     pub okta_api: Option<OktaApiConfig>,
+    pub reconcile: ReconcileSettings,
+}
+
+/// How reconcile runs behave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReconcileSettings {
+    /// A run that would revoke more Connect users than this applies nothing and says so
+    /// (a mapping typo must not delete the contact centre).
+    pub max_revocations: u32,
 }
 
 /// How the pipeline reaches Okta's management API. The credential itself is never here:
@@ -521,8 +559,11 @@ const SYNC_KEYS: &[&str] = &[
     "NO_PERMISSION_SECURITY_PROFILE_ID",
     "USERNAME_SOURCE",
     "LEDGER_RETENTION_DAYS",
+    "ADOPT_EXISTING_USERS",
+    "ON_LOGIN_CHANGE",
 ];
 const INGEST_KEYS: &[&str] = &["SECRET_HEADER", "MAX_BODY_BYTES"];
+const RECONCILE_KEYS: &[&str] = &["MAX_REVOCATIONS"];
 const OKTA_API_KEYS: &[&str] = &[
     "ORG_URL",
     "CLIENT_ID",
@@ -730,6 +771,7 @@ impl Validator {
         let mut ingest = None;
         let mut deploy = None;
         let mut okta_api = None;
+        let mut reconcile = None;
         let mut mapping_sections = Vec::new();
         for section in sections {
             let upper = section.name.to_ascii_uppercase();
@@ -758,6 +800,10 @@ impl Validator {
                     okta_api = Some(section);
                     OKTA_API_KEYS
                 }
+                "RECONCILE" => {
+                    reconcile = Some(section);
+                    RECONCILE_KEYS
+                }
                 _ if upper.starts_with(MAPPING_PREFIX)
                     && !section.name[MAPPING_PREFIX.len()..].trim().is_empty() =>
                 {
@@ -768,7 +814,7 @@ impl Validator {
                     self.issue(
                         format!("[{}]", section.name),
                         &section.origin,
-                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest], [Deploy], [OktaApi] or [Mapping NAME]",
+                        "unknown section; expected [OKTA], [Connect], [Sync], [Ingest], [Deploy], [OktaApi], [Reconcile] or [Mapping NAME]",
                     );
                     continue;
                 }
@@ -795,6 +841,7 @@ impl Validator {
             view("Deploy", deploy),
             view("OktaApi", okta_api),
         );
+        let reconcile = view("Reconcile", reconcile);
 
         let instance_id = self.required_id(&connect, "INSTANCE_ID");
         let region = connect.value("REGION").and_then(|(v, origin)| {
@@ -1001,12 +1048,31 @@ impl Validator {
                 }
             },
         };
+        let adopt_existing_users = self.boolean(&sync, "ADOPT_EXISTING_USERS", true);
+        let on_login_change = match sync.value("ON_LOGIN_CHANGE") {
+            None => LoginChange::Replace,
+            Some((v, origin)) => match normalize(v).as_str() {
+                "REPLACE" => LoginChange::Replace,
+                "FAIL" => LoginChange::Fail,
+                _ => {
+                    self.issue(
+                        sync.key("ON_LOGIN_CHANGE"),
+                        origin,
+                        format!("{v:?} is not one of REPLACE, FAIL"),
+                    );
+                    LoginChange::Replace
+                }
+            },
+        };
         let ledger_retention_days = self.number(&sync, "LEDGER_RETENTION_DAYS", 30_u32, |d| {
             (1..=3650).contains(&d)
         });
         let ingest = self.ingest(&ingest);
         let deploy = self.deploy(&deploy);
         let okta_api = self.okta_api(&okta_api);
+        let reconcile = ReconcileSettings {
+            max_revocations: self.number(&reconcile, "MAX_REVOCATIONS", 10_u32, |n| n <= 100_000),
+        };
 
         match (self.issues.is_empty(), instance_id, removal) {
             (true, Some(instance_id), Some(removal)) => Ok(Config {
@@ -1021,10 +1087,13 @@ impl Validator {
                 mappings,
                 removal,
                 username_source,
+                adopt_existing_users,
+                on_login_change,
                 ledger_retention_days,
                 ingest,
                 deploy,
                 okta_api,
+                reconcile,
             }),
             _ => {
                 self.issues.sort_by_key(|i| match i.origin {

@@ -421,6 +421,7 @@ fn connect_user(d: &DesiredUser) -> ConnectUser {
             .map(|s| s.to_string())
             .collect(),
         hierarchy_group_id: d.hierarchy_group_id.as_ref().map(|h| h.to_string()),
+        tags: crate::ownership::tags_for("00u1", d),
     }
 }
 
@@ -431,10 +432,13 @@ fn plan_applies_only_the_difference() {
     let Desired::Present(user) = &want else {
         panic!()
     };
-    assert_eq!(plan(&want, None, false), vec![Step::Create(user.clone())]);
+    assert_eq!(
+        plan("00u1", &want, None, false),
+        vec![Step::Create(user.clone())]
+    );
     let same = connect_user(user);
     assert_eq!(
-        plan(&want, Some(&same), false),
+        plan("00u1", &want, Some(&same), false),
         vec![],
         "order of security profiles is irrelevant"
     );
@@ -444,7 +448,7 @@ fn plan_applies_only_the_difference() {
     drifted.security_profile_ids = vec!["12345678-1234-2345-abd8-0aa7f5b46852".into()];
     drifted.identity.last_name = "Old".into();
     drifted.hierarchy_group_id = None;
-    let names: Vec<StepKind> = plan(&want, Some(&drifted), false)
+    let names: Vec<StepKind> = plan("00u1", &want, Some(&drifted), false)
         .iter()
         .map(Step::kind)
         .collect();
@@ -461,11 +465,11 @@ fn plan_applies_only_the_difference() {
     let mut with_email = same.clone();
     with_email.identity.email = Some("set-by-admin@acme.example".into());
     assert_eq!(
-        plan(&want, Some(&with_email), false),
+        plan("00u1", &want, Some(&with_email), false),
         vec![],
         "email left alone when not managed"
     );
-    let names: Vec<StepKind> = plan(&want, Some(&with_email), true)
+    let names: Vec<StepKind> = plan("00u1", &want, Some(&with_email), true)
         .iter()
         .map(Step::kind)
         .collect();
@@ -473,6 +477,38 @@ fn plan_applies_only_the_difference() {
         names,
         [StepKind::UpdateIdentity],
         "email cleared when managed and Okta has none"
+    );
+}
+
+#[test]
+fn plan_tags_an_adopted_user_and_retags_a_changed_mapping() {
+    let config = config();
+    let want = desired(&[group(1, 1, SUPERVISORS, true)], &config);
+    let Desired::Present(user) = &want else {
+        panic!()
+    };
+    let mut untagged = connect_user(user);
+    untagged.tags = [("cost-centre".to_string(), "cc-7".to_string())].into();
+    assert_eq!(
+        plan("00u1", &want, Some(&untagged), false),
+        vec![Step::Update(Change::Tags {
+            tags: crate::ownership::tags_for("00u1", user)
+        })],
+        "an adopted user gets the ownership tags; its own tags stay (TagResource merges)"
+    );
+    let mut other_mapping = connect_user(user);
+    other_mapping
+        .tags
+        .insert(crate::ownership::MAPPING_TAG.into(), "default".into());
+    assert_eq!(
+        plan("00u1", &want, Some(&other_mapping), false),
+        vec![Step::Update(Change::Tags {
+            tags: [(
+                crate::ownership::MAPPING_TAG.to_string(),
+                user.mapping.clone()
+            )]
+            .into()
+        })]
     );
 }
 
@@ -486,14 +522,17 @@ fn plan_for_revoked_users_follows_the_removal_policy() {
     let existing = connect_user(user);
 
     let delete = desired(&facts, &config());
-    assert_eq!(plan(&delete, Some(&existing), false), vec![Step::Delete]);
-    assert_eq!(plan(&delete, None, false), vec![], "already gone");
+    assert_eq!(
+        plan("00u1", &delete, Some(&existing), false),
+        vec![Step::Delete]
+    );
+    assert_eq!(plan("00u1", &delete, None, false), vec![], "already gone");
 
     let np = config_with(&[("REMOVAL_POLICY = DELETE", "REMOVAL_POLICY = NO_PERMISSION")]);
     let revoke = desired(&facts, &np);
     let only = vec![ConnectId::parse("e3b0c442-98fc-4c14-9afb-f4c8996fb924").unwrap()];
     assert_eq!(
-        plan(&revoke, Some(&existing), false),
+        plan("00u1", &revoke, Some(&existing), false),
         vec![Step::Update(Change::SecurityProfiles {
             security_profile_ids: only.clone()
         })]
@@ -501,22 +540,25 @@ fn plan_for_revoked_users_follows_the_removal_policy() {
     let mut parked = existing.clone();
     parked.security_profile_ids = vec![only[0].to_string()];
     assert_eq!(
-        plan(&revoke, Some(&parked), false),
+        plan("00u1", &revoke, Some(&parked), false),
         vec![],
         "already parked"
     );
     assert_eq!(
-        plan(&revoke, None, false),
+        plan("00u1", &revoke, None, false),
         vec![],
         "never create a parked user"
     );
 
     let ignore = config_with(&[("REMOVAL_POLICY = DELETE", "REMOVAL_POLICY = IGNORE")]);
     assert_eq!(
-        plan(&desired(&facts, &ignore), Some(&existing), false),
+        plan("00u1", &desired(&facts, &ignore), Some(&existing), false),
         vec![]
     );
-    assert_eq!(plan(&Desired::Unmanaged, Some(&existing), false), vec![]);
+    assert_eq!(
+        plan("00u1", &Desired::Unmanaged, Some(&existing), false),
+        vec![]
+    );
 }
 
 fn any_fact() -> impl Strategy<Value = Fact> {

@@ -15,6 +15,7 @@ use okta_connect_core::config::Config;
 use okta_connect_core::desired::DesiredUser;
 use okta_connect_core::okta::OktaEvent;
 use okta_connect_core::outcome::{Outcome, StepKind};
+use okta_connect_core::ownership::UserFilter;
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{CreatedUser, DirectoryError, EventState, Ledger, UserDirectory};
 use okta_connect_core::queue::{Delivery, EventAttributes, Receipt, attribute};
@@ -316,8 +317,12 @@ impl<D: UserDirectory> UserDirectory for DiesAfterCreate<D> {
     async fn describe(&self, id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
         self.inner.describe(id).await
     }
-    async fn create(&self, user: &DesiredUser) -> Result<CreatedUser, DirectoryError> {
-        let created = self.inner.create(user).await;
+    async fn create(
+        &self,
+        user: &DesiredUser,
+        tags: &BTreeMap<String, String>,
+    ) -> Result<CreatedUser, DirectoryError> {
+        let created = self.inner.create(user, tags).await;
         if self.armed.fetch_sub(1, Ordering::SeqCst) == 1 {
             std::future::pending::<()>().await;
         }
@@ -328,6 +333,9 @@ impl<D: UserDirectory> UserDirectory for DiesAfterCreate<D> {
     }
     async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
         self.inner.delete(id).await
+    }
+    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+        self.inner.search(filter).await
     }
 }
 

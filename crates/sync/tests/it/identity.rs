@@ -24,7 +24,9 @@ const AGENTS: &str = "00g1c0nn3ctAgents0d7";
 
 type Rig<I> = Engine<MemoryLedger, MemoryDirectory, MemoryQueue, I>;
 
-fn engine<I: okta_connect_core::ports::IdentitySource>(
+/// An engine over the in-memory ledger, directory and dead-letter queue, with short
+/// backoffs.
+pub(crate) fn engine<I: okta_connect_core::ports::IdentitySource>(
     config: Config,
     identity: Option<I>,
 ) -> Rig<I> {

@@ -6,3 +6,5 @@
 
 mod engine;
 mod identity;
+mod ownership;
+mod reconcile;

@@ -29,7 +29,8 @@ pub fn directory() -> MemoryDirectory {
     )
 }
 
-pub struct Fixture(Arc<MemoryDirectory>);
+/// The directory, and whether it is this case's alone.
+pub struct Fixture(Arc<MemoryDirectory>, bool);
 
 impl DirectoryFixture for Fixture {
     type Directory = MemoryDirectory;
@@ -41,11 +42,23 @@ impl DirectoryFixture for Fixture {
     fn profiles(&self) -> Profiles {
         profiles()
     }
+
+    fn is_fresh(&self) -> bool {
+        self.1
+    }
+
+    fn affords_many_users(&self) -> bool {
+        true
+    }
 }
 
 /// One directory for every case of the shared run, as an adapter against one Connect
 /// instance would have: the cases must not disturb each other.
 static SHARED: LazyLock<Arc<MemoryDirectory>> = LazyLock::new(|| Arc::new(directory()));
 
-okta_connect_testkit::directory_contract_tests!(fresh, async { Fixture(Arc::new(directory())) });
-okta_connect_testkit::directory_contract_tests!(shared, async { Fixture(Arc::clone(&SHARED)) });
+okta_connect_testkit::directory_contract_tests!(fresh, async {
+    Fixture(Arc::new(directory()), true)
+});
+okta_connect_testkit::directory_contract_tests!(shared, async {
+    Fixture(Arc::clone(&SHARED), false)
+});

@@ -204,16 +204,16 @@ async fn directory_takes_one_to_ten_security_profiles() {
         mapping: "m".into(),
     };
     assert!(matches!(
-        d.create(&user).await,
+        d.create(&user, &Default::default()).await,
         Err(DirectoryError::Invalid(_))
     ));
     user.security_profile_ids = vec![profile.clone(); 11];
     assert!(matches!(
-        d.create(&user).await,
+        d.create(&user, &Default::default()).await,
         Err(DirectoryError::Invalid(_))
     ));
     user.security_profile_ids = vec![profile.clone()];
-    let created = d.create(&user).await.unwrap();
+    let created = d.create(&user, &Default::default()).await.unwrap();
     let too_many = Change::SecurityProfiles {
         security_profile_ids: vec![profile; 11],
     };
