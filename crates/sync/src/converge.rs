@@ -9,7 +9,8 @@
 //! allows; revocation never goes by username alone.
 
 use okta_connect_core::config::{Config, LoginChange};
-use okta_connect_core::desired::{Desired, desired_user};
+use okta_connect_core::desired::{Desired, RevokedBecause, desired_user};
+use okta_connect_core::fact::OktaStatus;
 use okta_connect_core::outcome::{Converged, DesiredState, StepKind};
 use okta_connect_core::ownership::{self, Owner, UserFilter};
 use okta_connect_core::plan::{ConnectUser, Step, plan};
@@ -45,6 +46,32 @@ where
         let user = identity.user(okta_user_id).await?;
         desired = desired_user(&record.facts, user.as_ref().map(|u| &u.profile), config)?;
     }
+    // A lifecycle event for a user whose memberships this pipeline never saw (it joined
+    // the group before go-live): its own Connect user, if it has one, is still revoked.
+    let mut found_for_status = None;
+    if let (Desired::Unmanaged, Some(status @ (OktaStatus::Suspended | OktaStatus::Deactivated))) =
+        (&desired, record.facts.status())
+    {
+        let owned = match record.connect_user_id.as_deref() {
+            Some(id) => directory.describe(id).await?,
+            None => directory
+                .search(&UserFilter::OwnedBy(okta_user_id.to_string()))
+                .await?
+                .into_iter()
+                .min_by(|a, b| a.id.cmp(&b.id)),
+        };
+        if let Some(user) = owned.filter(|u| Owner::of(u) == Owner::Okta(okta_user_id)) {
+            desired = Desired::Revoked {
+                username: user.username.clone(),
+                removal: config.removal.clone(),
+                because: match status {
+                    OktaStatus::Suspended => RevokedBecause::Suspended,
+                    _ => RevokedBecause::Deactivated,
+                },
+            };
+            found_for_status = Some(user);
+        }
+    }
     let username = match &desired {
         Desired::Unmanaged => {
             return Ok(Converged {
@@ -73,17 +100,20 @@ where
     // something must be revoked. A user who should exist and was never created costs no
     // lookup: the create is tried first and a Duplicate answer leads to the lookup.
     let remembered = record.connect_user_id.as_deref();
-    let mut owned = match remembered {
-        Some(id) => match directory.describe(id).await? {
-            Some(user) => Some(apply.check_owner(user)?),
+    let mut owned = match (found_for_status, remembered) {
+        (Some(user), _) => Some(user),
+        (None, remembered) => match remembered {
+            Some(id) => match directory.describe(id).await? {
+                Some(user) => Some(apply.check_owner(user)?),
+                None => None,
+            },
+            None if matches!(desired, Desired::Revoked { .. }) => directory
+                .search(&UserFilter::OwnedBy(okta_user_id.to_string()))
+                .await?
+                .into_iter()
+                .min_by(|a, b| a.id.cmp(&b.id)),
             None => None,
         },
-        None if matches!(desired, Desired::Revoked { .. }) => directory
-            .search(&UserFilter::OwnedBy(okta_user_id.to_string()))
-            .await?
-            .into_iter()
-            .min_by(|a, b| a.id.cmp(&b.id)),
-        None => None,
     };
     if let (Desired::Present(_), Some(user)) = (&desired, &owned)
         && !user.username.eq_ignore_ascii_case(&username)
@@ -236,7 +266,7 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
         let revoked = Desired::Revoked {
             username: old.username.clone(),
             removal: self.config.removal.clone(),
-            because: okta_connect_core::desired::RevokedBecause::LoginChanged,
+            because: RevokedBecause::LoginChanged,
         };
         for step in plan(
             self.okta_user_id,

@@ -17,7 +17,7 @@ use crate::converge::converge_user;
 use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
 use crate::pacing::{Paced, TokenBucket};
-use crate::reconcile::{ReadError, Run, RunOptions, read_snapshot};
+use crate::reconcile::{Progress, ReadError, Run, RunOptions, read_snapshot, run_with_progress};
 use crate::retry::Backoff;
 use crate::sources::{BoundSources, learned_from};
 
@@ -453,6 +453,15 @@ where
     /// revocation cap — records the snapshot facts and converges each changing user
     /// through [`Engine::converge_leased`]. Needs the Okta API.
     pub async fn reconcile(&self, options: &RunOptions) -> Result<Run, ReconcileError> {
+        self.reconcile_with_progress(options, &|_| {}).await
+    }
+
+    /// [`Engine::reconcile`], telling `progress` where the run is.
+    pub async fn reconcile_with_progress(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Run, ReconcileError> {
         let identity = self.identity.as_ref().ok_or(ReconcileError::NoIdentity)?;
         // Bindings are re-read: a run must see names bound by other workers.
         self.sources.invalidate().await;
@@ -462,12 +471,15 @@ where
         let snapshot = read_snapshot(&config, identity, &paced, taken_at).await?;
         let holder = format!("reconcile:{}", options.run_id);
         let holder = holder.as_str();
-        Ok(crate::reconcile::run(
+        let mut converge =
+            |okta_user_id: String| async move { self.converge_leased(&okta_user_id, holder).await };
+        Ok(run_with_progress(
             &snapshot,
             &config,
             &self.ledger,
             options,
-            |okta_user_id| async move { self.converge_leased(&okta_user_id, holder).await },
+            &mut converge,
+            progress,
         )
         .await?)
     }

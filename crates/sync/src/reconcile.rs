@@ -407,6 +407,15 @@ impl Run {
     }
 }
 
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// Okta's and Connect's state has been read: this many users to plan.
+    Read { users: usize },
+    /// Applying: `done` of `of` changing users converged.
+    Applied { done: usize, of: usize },
+}
+
 /// How a run goes.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -433,6 +442,26 @@ where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Converged, SyncError>>,
 {
+    run_with_progress(snapshot, config, ledger, options, &mut converge, &|_| {}).await
+}
+
+/// [`run`], telling `progress` where it is.
+pub async fn run_with_progress<L, F, Fut>(
+    snapshot: &Snapshot,
+    config: &Config,
+    ledger: &L,
+    options: &RunOptions,
+    converge: &mut F,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Run, SyncError>
+where
+    L: Ledger,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Converged, SyncError>>,
+{
+    progress(Progress::Read {
+        users: users_in(snapshot).len(),
+    });
     let mut users = Vec::new();
     let mut facts_of = BTreeMap::new();
     let mut remembered = BTreeMap::new();
@@ -477,6 +506,12 @@ where
         result.stopped_at_cap = Some(options.max_revocations);
         return Ok(result);
     }
+    let changing = result
+        .users
+        .iter()
+        .filter(|u| u.action.changes_something())
+        .count();
+    let mut applied = 0;
     for line in &mut result.users {
         // Facts for everyone (a later event is judged against them); converges only where
         // something changes, so an unchanged user costs no Connect call.
@@ -494,7 +529,13 @@ where
                 .remember_connect_user(&line.okta_user_id, Some(planned))
                 .await?;
         }
-        line.action = match converge(line.okta_user_id.clone()).await {
+        let converged = converge(line.okta_user_id.clone()).await;
+        applied += 1;
+        progress(Progress::Applied {
+            done: applied,
+            of: changing,
+        });
+        line.action = match converged {
             Ok(done) => {
                 line.connect_user_id = done.connect_user_id.clone();
                 done_action(&line.action, done.steps)

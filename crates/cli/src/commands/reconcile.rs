@@ -1,9 +1,11 @@
 //! `okta-connect reconcile`: Connect made to match what Okta holds now.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sdk::{self, AwsSettings};
@@ -12,7 +14,7 @@ use okta_connect_core::queue::{QueueMessage, RejectedEntry};
 use okta_connect_local::SqliteLedger;
 use okta_connect_okta::{OktaApi, OktaApiSettings, OktaAuth, Secret};
 use okta_connect_sync::Engine;
-use okta_connect_sync::reconcile::{Action, Run, RunOptions};
+use okta_connect_sync::reconcile::{Action, Progress, Run, RunOptions};
 use serde::Serialize;
 
 use crate::commands::{ConfigArg, config_dir, init_logs, load_config};
@@ -198,7 +200,7 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
             };
             let ledger = DynamoLedger::from_config(&aws, table.clone());
             let directory = ConnectDirectory::from_config(&aws, config.instance_id.to_string());
-            reconcile(config.clone(), ledger, directory, identity, &options).await?
+            reconcile(config.clone(), ledger, directory, identity, &options, json).await?
         }
         None => {
             let path = args.state.join(ENDPOINTS_FILE);
@@ -230,7 +232,7 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
             let aws = sdk::load(&AwsSettings::emulator(connect_url)).await;
             let directory = ConnectDirectory::from_config(&aws, config.instance_id.to_string());
             let ledger = SqliteLedger::open(&args.state.join(STATE_DB))?;
-            reconcile(config.clone(), ledger, directory, identity, &options).await?
+            reconcile(config.clone(), ledger, directory, identity, &options, json).await?
         }
     };
     let failed = run.conflicts() > 0 || run.stopped_at_cap.is_some();
@@ -254,7 +256,34 @@ async fn reconcile<L: Ledger>(
     directory: ConnectDirectory,
     identity: OktaApi,
     options: &RunOptions,
+    json: bool,
 ) -> anyhow::Result<Run> {
     let engine = Engine::new(config, ledger, directory, NoDeadLetters, Some(identity));
-    Ok(engine.reconcile(options).await?)
+    // On a terminal only, and never with --json: a spinner while Okta and Connect are
+    // read, then a bar over the users being converged.
+    let bar = if json || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new_spinner();
+        bar.set_message("reading Okta's members and Connect's users …");
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    };
+    let style = ProgressStyle::with_template("{bar:40} {pos}/{len} users converged ({elapsed})")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let progress = |at: Progress| match at {
+        Progress::Read { users } => {
+            bar.set_message(format!("read: {users} users to plan"));
+        }
+        Progress::Applied { done, of } => {
+            if bar.length() != Some(of as u64) {
+                bar.set_style(style.clone());
+                bar.set_length(of as u64);
+            }
+            bar.set_position(done as u64);
+        }
+    };
+    let run = engine.reconcile_with_progress(options, &progress).await;
+    bar.finish_and_clear();
+    Ok(run?)
 }

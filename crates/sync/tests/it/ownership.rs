@@ -261,3 +261,24 @@ async fn a_revocation_acts_on_the_owned_user_whatever_its_username() {
     );
     assert!(engine.directory.users().is_empty());
 }
+
+#[tokio::test]
+async fn a_deactivation_without_membership_facts_still_revokes_the_owned_user() {
+    // Jane joined the group before go-live (no membership event was ever seen) and a
+    // reconcile gave her a tagged Connect user; then Okta deactivates her.
+    let tagged = engine_with_tagged();
+    let report = process(&tagged, fixtures::USER_LIFECYCLE_DEACTIVATE).await;
+    assert_eq!(
+        report.converged().map(|c| c.steps.clone()),
+        Some(vec![StepKind::Delete]),
+        "{report:?}"
+    );
+    assert!(tagged.directory.users().is_empty());
+
+    // Someone else's (untagged) Connect user under the same login is never revoked.
+    let other = engine(config(), None::<NoIdentitySource>);
+    other.directory.insert(existing(LOGIN, &[]));
+    let report = process(&other, fixtures::USER_LIFECYCLE_DEACTIVATE).await;
+    assert_eq!(report.converged().map(|c| c.steps.clone()), Some(vec![]));
+    assert_eq!(other.directory.users().len(), 1);
+}

@@ -344,3 +344,71 @@ async fn a_rehire_never_touches_the_leavers_connect_user() {
     let users = engine.directory.users();
     assert_eq!(users[0].tags.get(OKTA_USER_TAG), Some(&rehire.id));
 }
+
+#[tokio::test]
+async fn a_reconcile_and_a_newer_event_racing_on_one_user_end_in_the_newest_fact() {
+    let ana = okta_user(51, OktaUserStatus::Active);
+    let engine = rig(config(), org(&[&ana], &[]));
+    let config = engine.bound_config().await.unwrap();
+    // The run reads Okta (ana is a member) ...
+    let taken_at = okta_connect_core::time::UnixMillis::now();
+    let identity = engine.identity.as_ref().unwrap();
+    let snapshot =
+        okta_connect_sync::reconcile::read_snapshot(&config, identity, &engine.directory, taken_at)
+            .await
+            .unwrap();
+    // ... then, before it applies, ana's removal (published after the read) is processed.
+    let removal = fixtures::GROUP_MEMBERSHIP_REMOVE
+        .replace("00uU4xlCTasJ0izQ7pGX", &ana.id)
+        .replace("jane.doe@acme.example", &ana.profile.login)
+        .replace(
+            "2026-11-20T09:00:02.742Z",
+            &taken_at.plus(Duration::from_secs(1)).to_string(),
+        );
+    let messages = super::engine::messages_of(&removal);
+    engine
+        .handle_batch(
+            &messages,
+            tokio::time::Instant::now() + Duration::from_secs(5),
+        )
+        .await;
+    // The run applies its older snapshot: the newer removal wins, nobody is created.
+    let run = okta_connect_sync::reconcile::run(
+        &snapshot,
+        &config,
+        &engine.ledger,
+        &options(false),
+        |id| {
+            let engine = &engine;
+            async move { engine.converge_leased(&id, "reconcile:race").await }
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(action_of(&run, &ana), Action::Unchanged),
+        "{run:?}"
+    );
+    assert!(engine.directory.users().is_empty());
+
+    // The other order: an older event arriving after the run loses to the snapshot.
+    let bob = okta_user(52, OktaUserStatus::Active);
+    let engine = rig(self::config(), org(&[&bob], &[]));
+    engine.reconcile(&options(false)).await.unwrap();
+    assert_eq!(engine.directory.users().len(), 1);
+    let late = fixtures::GROUP_MEMBERSHIP_REMOVE
+        .replace("00uU4xlCTasJ0izQ7pGX", &bob.id)
+        .replace("jane.doe@acme.example", &bob.profile.login);
+    let messages = super::engine::messages_of(&late);
+    engine
+        .handle_batch(
+            &messages,
+            tokio::time::Instant::now() + Duration::from_secs(5),
+        )
+        .await;
+    assert_eq!(
+        engine.directory.users().len(),
+        1,
+        "a removal published before the run's read changes nothing"
+    );
+}
