@@ -150,6 +150,10 @@ where
     }
 }
 
+/// Retries of one throttled SearchUsers page, waiting 0.5 s, 1 s, 2 s, 4 s.
+const SEARCH_THROTTLE_RETRIES: u32 = 4;
+const SEARCH_THROTTLE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Connect's largest SearchUsers page.
 pub const SEARCH_PAGE_SIZE: i32 = 500;
 
@@ -482,16 +486,30 @@ impl UserDirectory for ConnectDirectory {
         let mut seen = HashSet::new();
         let mut token: Option<String> = None;
         loop {
-            let page = self
-                .client
-                .search_users()
-                .instance_id(&self.instance_id)
-                .max_results(SEARCH_PAGE_SIZE)
-                .set_search_filter(search_filter.clone())
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|e| classify(&e, kind_of!(SearchUsersError)))?;
+            // A whole instance is many pages at SearchUsers' 2 requests/s: a throttled
+            // page waits and is asked again, instead of failing a long read near its end.
+            let mut wait = SEARCH_THROTTLE_FIRST_WAIT;
+            let mut throttled = 0;
+            let page = loop {
+                let answer = self
+                    .client
+                    .search_users()
+                    .instance_id(&self.instance_id)
+                    .max_results(SEARCH_PAGE_SIZE)
+                    .set_search_filter(search_filter.clone())
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| classify(&e, kind_of!(SearchUsersError)));
+                match answer {
+                    Err(DirectoryError::Throttled(_)) if throttled < SEARCH_THROTTLE_RETRIES => {
+                        throttled += 1;
+                        tokio::time::sleep(wait).await;
+                        wait = wait.saturating_mul(2);
+                    }
+                    other => break other?,
+                }
+            };
             for summary in page.users() {
                 // Dropping a user silently could hide it from a revocation sweep.
                 let user = from_summary(summary).ok_or_else(|| {

@@ -244,7 +244,10 @@ fn print_connect(counters: &CallCounters) {
             );
         }
     }
-    println!("  connect total                      {}", counters.grand_total());
+    println!(
+        "  connect total                      {}",
+        counters.grand_total()
+    );
 }
 
 /// Connect calls that are not the snapshot's SearchUsers pages.
@@ -337,7 +340,10 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
         pacing.requests_per_second,
         pacing.burst
     );
-    println!("setup (seeding both simulators)    {:.1} s", setup.as_secs_f64());
+    println!(
+        "setup (seeding both simulators)    {:.1} s",
+        setup.as_secs_f64()
+    );
     let rss_seeded = status_kib("VmRSS:");
 
     // ---- the read phase: a dry run ----------------------------------------------------
@@ -353,7 +359,11 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
     println!();
     println!("dry run (names resolved, Okta and Connect read, plan)");
     match &dry {
-        Ok(run) => println!("  plan                     {} users: {}", run.users.len(), actions(run)),
+        Ok(run) => println!(
+            "  plan                     {} users: {}",
+            run.users.len(),
+            actions(run)
+        ),
         Err(e) => println!("  FAILED                   {e}"),
     }
     println!("  wall time                {:.3} s", dry_wall.as_secs_f64());
@@ -376,7 +386,10 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let bound = engine.bound_config().await?;
-    let identity_ref = engine.identity.as_ref().context("the engine has an Okta API")?;
+    let identity_ref = engine
+        .identity
+        .as_ref()
+        .context("the engine has an Okta API")?;
     okta.sim().reset_counters();
     connect.sim().reset_counters();
     let started = Instant::now();
@@ -470,9 +483,21 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
             let changed = run
                 .users
                 .iter()
-                .filter(|u| matches!(u.action, Action::Update { .. } | Action::Create | Action::Adopt { .. } | Action::Revoke { .. }))
+                .filter(|u| {
+                    matches!(
+                        u.action,
+                        Action::Update { .. }
+                            | Action::Create
+                            | Action::Adopt { .. }
+                            | Action::Revoke { .. }
+                    )
+                })
                 .count();
-            println!("  result                   {} users: {}", run.users.len(), actions(run));
+            println!(
+                "  result                   {} users: {}",
+                run.users.len(),
+                actions(run)
+            );
             println!("  users changed            {changed}");
             if run.stopped_at_cap.is_some() {
                 println!("  stopped at the revocation cap: nothing applied");
@@ -480,7 +505,10 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
         }
         Err(e) => println!("  FAILED                   {e}"),
     }
-    println!("  wall time                {:.3} s", real_wall.as_secs_f64());
+    println!(
+        "  wall time                {:.3} s",
+        real_wall.as_secs_f64()
+    );
     print_okta(&okta_counters, identity.requests() - before);
     print_connect(&connect_counters);
     let writes: u64 = Operation::ALL

@@ -60,7 +60,9 @@ impl MotoServer {
                 )
             });
         let server = Self { child, port };
-        server.wait_ready(Duration::from_secs(20));
+        // Usually under a second; minutes of CPU contention (a parallel build, many test
+        // binaries at once) can make moto's Python imports take tens of seconds.
+        server.wait_ready(Duration::from_secs(90));
         server
     }
 

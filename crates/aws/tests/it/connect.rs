@@ -264,14 +264,13 @@ async fn tags_and_searches_cost_what_they_should() {
 }
 
 /// SearchUsers' errors are classified like every call's, and a failed page fails the
-/// whole search (never a partial answer).
+/// whole search (never a partial answer); a throttled page is retried a few times first.
 #[tokio::test]
 async fn a_failed_search_page_fails_the_search() {
     let f = connect().await;
     let d = &f.directory;
     let sim = f.server.sim();
     for (kind, class) in [
-        (ErrorKind::ThrottlingException, ErrorClass::Transient),
         (ErrorKind::InternalServiceException, ErrorClass::Transient),
         (ErrorKind::InvalidParameterException, ErrorClass::Permanent),
     ] {
@@ -279,6 +278,21 @@ async fn a_failed_search_page_fails_the_search() {
         let err = d.search(&UserFilter::All).await.unwrap_err();
         assert_eq!(err.class(), class, "{kind:?}: {err:?}");
     }
+    // A throttled page is asked again (a long read must not die near its end) ...
+    sim.fail_next(ScriptedFault::new(
+        Operation::SearchUsers,
+        ErrorKind::ThrottlingException,
+        1,
+    ));
+    assert!(d.search(&UserFilter::All).await.is_ok());
+    // ... but not for ever.
+    sim.fail_next(ScriptedFault::new(
+        Operation::SearchUsers,
+        ErrorKind::ThrottlingException,
+        5,
+    ));
+    let err = d.search(&UserFilter::All).await.unwrap_err();
+    assert!(matches!(err, DirectoryError::Throttled(_)), "{err:?}");
     sim.fail_next(ScriptedFault::new(
         Operation::TagResource,
         ErrorKind::ThrottlingException,
