@@ -20,7 +20,7 @@
 //! The engine's client-side pacing is config.ini's (REQUESTS_PER_SECOND 2, BURST 5) in
 //! both modes: that is what production runs with.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -31,9 +31,11 @@ use connect_sim::{CallCounters, ErrorKind, Operation, Outcome, RateLimit, Sim};
 use okta_connect_aws::connect::{ConnectDirectory, SEARCH_PAGE_SIZE};
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_core::config::Config;
+use okta_connect_core::identity::SourceId;
 use okta_connect_core::outcome::Converged;
+use okta_connect_core::ownership::UserFilter;
 use okta_connect_core::ownership::{MAPPING_TAG, OKTA_USER_TAG};
-use okta_connect_core::ports::Ledger;
+use okta_connect_core::ports::{IdentitySource, Ledger, UserDirectory};
 use okta_connect_core::time::UnixMillis;
 use okta_connect_local::SqliteLedger;
 use okta_connect_okta::{OktaApi, OktaApiSettings, OktaAuth, Secret};
@@ -98,6 +100,16 @@ fn status_kib(field: &str) -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
         })
         .unwrap_or(0)
+}
+
+/// Resets `VmHWM` to the current RSS (Linux ≥ 4.0), so the next peak is one phase's.
+fn reset_peak() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The peak RSS since the last [`reset_peak`], as text.
+fn peak() -> String {
+    format!("{:.0} MiB", mib(status_kib("VmHWM:")))
 }
 
 fn mib(kib: u64) -> f64 {
@@ -255,6 +267,13 @@ fn apply_calls(counters: &CallCounters) -> u64 {
     counters.grand_total() - counters.total(Operation::SearchUsers)
 }
 
+/// Throttled: lets Connect's bucket refill its burst, as between two scheduled runs.
+async fn between_phases(args: &Args) {
+    if args.throttled {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
 fn options(dry_run: bool, config: &Config) -> RunOptions {
     RunOptions {
         run_id: format!("bench-{}", UnixMillis::now()),
@@ -347,6 +366,7 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
     let rss_seeded = status_kib("VmRSS:");
 
     // ---- the read phase: a dry run ----------------------------------------------------
+    let peak_reset = reset_peak();
     okta.sim().reset_counters();
     connect.sim().reset_counters();
     let before = identity.requests();
@@ -355,7 +375,7 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
     let dry_wall = started.elapsed();
     let okta_counters = okta.sim().counters();
     let connect_counters = connect.sim().counters();
-    let hwm_dry = status_kib("VmHWM:");
+    let peak_dry = peak();
     println!();
     println!("dry run (names resolved, Okta and Connect read, plan)");
     match &dry {
@@ -375,31 +395,77 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
     print_okta(&okta_counters, identity.requests() - before);
     print_connect(&connect_counters);
     println!(
-        "  memory                   RSS {:.0} MiB once seeded, peak (VmHWM) {:.0} MiB after the dry run; both simulators live in this process",
+        "  memory                   RSS {:.0} MiB once seeded; peak (VmHWM) during the dry run {peak_dry}{} (both simulators live in this process)",
         mib(rss_seeded),
-        mib(hwm_dry)
+        if peak_reset {
+            ""
+        } else {
+            " (VmHWM could not be reset: peak since start)"
+        }
     );
 
-    // ---- where the dry run's time goes: the read alone, then the plan alone ------------
-    if args.throttled {
-        // Let Connect's bucket refill its burst, as between two scheduled runs.
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
+    // ---- where the dry run's time goes: each read alone, then the plan alone ----------
     let bound = engine.bound_config().await?;
     let identity_ref = engine
         .identity
         .as_ref()
         .context("the engine has an Okta API")?;
+    println!();
+    println!("breakdown (names already bound)");
+    let mut sources = BTreeSet::new();
+    for source in bound.sources() {
+        if let Some(id) = &source.id {
+            sources.insert((source.kind, id.clone()));
+        }
+    }
+    between_phases(args).await;
+    okta.sim().reset_counters();
+    let started = Instant::now();
+    let mut members = 0;
+    for (kind, id) in &sources {
+        let key = SourceId {
+            kind: *kind,
+            id: id.clone(),
+        };
+        match identity_ref.members(&key).await {
+            Ok(users) => members += users.len(),
+            Err(e) => println!("  Okta members FAILED      {key}: {e}"),
+        }
+    }
+    let okta_read = started.elapsed();
+    let okta_calls = okta.sim().counters();
+    println!(
+        "  Okta members alone       {:.3} s, {members} members of {} sources in {} calls",
+        okta_read.as_secs_f64(),
+        sources.len(),
+        Family::ALL
+            .iter()
+            .map(|f| okta_calls.requests(*f))
+            .sum::<u64>()
+    );
+    between_phases(args).await;
+    connect.sim().reset_counters();
+    let started = Instant::now();
+    let users = match engine.directory.search(&UserFilter::All).await {
+        Ok(users) => users.len().to_string(),
+        Err(e) => format!("FAILED ({e}), "),
+    };
+    let connect_read = started.elapsed();
+    println!(
+        "  Connect search alone     {:.3} s, {users} users in {} calls",
+        connect_read.as_secs_f64(),
+        connect.sim().counters().grand_total()
+    );
+    between_phases(args).await;
     okta.sim().reset_counters();
     connect.sim().reset_counters();
     let started = Instant::now();
     let snapshot =
         reconcile::read_snapshot(&bound, identity_ref, &engine.directory, UnixMillis::now()).await;
     let read_only = started.elapsed();
-    println!();
-    println!("breakdown (names already bound)");
     match snapshot {
         Ok(snapshot) => {
+            let okta_calls = okta.sim().counters();
             println!(
                 "  read_snapshot            {:.3} s ({} members in {} sources, {} Connect users; okta {} calls, connect {} calls)",
                 read_only.as_secs_f64(),
@@ -408,7 +474,7 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
                 snapshot.connect.len(),
                 Family::ALL
                     .iter()
-                    .map(|f| okta.sim().counters().requests(*f))
+                    .map(|f| okta_calls.requests(*f))
                     .sum::<u64>(),
                 connect.sim().counters().grand_total()
             );
@@ -440,9 +506,9 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
     }
 
     // ---- the apply: a real run ----------------------------------------------------------
-    if args.throttled {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
+    between_phases(args).await;
+    let rss_before_run = status_kib("VmRSS:");
+    reset_peak();
     okta.sim().reset_counters();
     connect.sim().reset_counters();
     let before = identity.requests();
@@ -528,11 +594,12 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
             SAMPLE_EVERY.as_millis()
         );
         println!(
-            "  apply rate               {:.2} Connect calls/s = {:.3} of the quota {}/s burst {} (ideal for {apply} calls: {ideal:.1} s)",
+            "  apply rate               {:.2} Connect calls/s over the window; after the burst of {}: {:.2}/s = {:.3} of the quota {}/s (ideal for {apply} calls: {ideal:.1} s)",
             apply as f64 / window.max(1e-9),
+            quota.burst,
+            (apply as f64 - f64::from(quota.burst)).max(0.0) / window.max(1e-9),
             ideal / window.max(1e-9),
-            quota.per_second,
-            quota.burst
+            quota.per_second
         );
     }
     let left = connect
@@ -543,8 +610,9 @@ async fn bench<L: Ledger>(args: &Args, ledger: L) -> anyhow::Result<()> {
         .count();
     println!("  drifted users left       {left} (connect-sim state after the run)");
     println!(
-        "  memory                   peak (VmHWM) {:.0} MiB after the real run",
-        mib(status_kib("VmHWM:"))
+        "  memory                   peak (VmHWM) during the real run {} (RSS at its start {:.0} MiB)",
+        peak(),
+        mib(rss_before_run)
     );
     Ok(())
 }
