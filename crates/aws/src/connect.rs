@@ -171,6 +171,15 @@ fn selected(filter: &UserFilter, user: &ConnectUser) -> bool {
     }
 }
 
+/// Connect's identity fields as the port's, absent names as empty.
+fn identity_from(first: Option<&str>, last: Option<&str>, email: Option<&str>) -> IdentityInfo {
+    IdentityInfo {
+        first_name: first.unwrap_or_default().to_string(),
+        last_name: last.unwrap_or_default().to_string(),
+        email: email.map(String::from),
+    }
+}
+
 /// A search summary as a [`ConnectUser`]. Summaries carry `UserIdentityInfoLite` (names
 /// only), so `identity.email` is always `None` here.
 fn from_summary(user: &UserSearchSummary) -> Option<ConnectUser> {
@@ -179,17 +188,11 @@ fn from_summary(user: &UserSearchSummary) -> Option<ConnectUser> {
         id: user.id()?.to_string(),
         arn: user.arn().map(String::from),
         username: user.username()?.to_string(),
-        identity: IdentityInfo {
-            first_name: identity
-                .and_then(|i| i.first_name())
-                .unwrap_or_default()
-                .to_string(),
-            last_name: identity
-                .and_then(|i| i.last_name())
-                .unwrap_or_default()
-                .to_string(),
-            email: None,
-        },
+        identity: identity_from(
+            identity.and_then(|i| i.first_name()),
+            identity.and_then(|i| i.last_name()),
+            None,
+        ),
         routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
         security_profile_ids: user.security_profile_ids().to_vec(),
         hierarchy_group_id: user.hierarchy_group_id().map(String::from),
@@ -203,17 +206,11 @@ fn to_connect_user(user: &User) -> Option<ConnectUser> {
         id: user.id()?.to_string(),
         arn: user.arn().map(String::from),
         username: user.username()?.to_string(),
-        identity: IdentityInfo {
-            first_name: identity
-                .and_then(|i| i.first_name())
-                .unwrap_or_default()
-                .to_string(),
-            last_name: identity
-                .and_then(|i| i.last_name())
-                .unwrap_or_default()
-                .to_string(),
-            email: identity.and_then(|i| i.email()).map(String::from),
-        },
+        identity: identity_from(
+            identity.and_then(|i| i.first_name()),
+            identity.and_then(|i| i.last_name()),
+            identity.and_then(|i| i.email()),
+        ),
         routing_profile_id: user.routing_profile_id().unwrap_or_default().to_string(),
         security_profile_ids: user.security_profile_ids().to_vec(),
         hierarchy_group_id: user.hierarchy_group_id().map(String::from),

@@ -112,6 +112,16 @@ fn seeded_id(kind: SourceKind, prefix: &str, name: &str) -> String {
     format!("{prefix}{tail}")
 }
 
+/// The name the seeded org gives a configured group: its configured name, or, for a
+/// group configured by id, `group {id}`.
+pub fn seeded_group_name(source: &okta_connect_core::config::AccessSource) -> String {
+    if source.configured_by_id() {
+        format!("group {}", source.name)
+    } else {
+        source.name.clone()
+    }
+}
+
 /// A seed matching `config`: each configured group (by its name, or with its id when
 /// configured by id), each configured app instance labelled as configured (catalog
 /// app: AWS Account Federation), one more instance of that catalog app that no mapping
@@ -129,7 +139,7 @@ pub fn seed_matching(config: &Config) -> Result<Seed, PipelineError> {
         match source.kind {
             SourceKind::Group => groups.push(json!({
                 "id": if by_id { source.name.clone() } else { seeded_id(SourceKind::Group, "00g", &source.name) },
-                "name": if by_id { format!("group {}", source.name) } else { source.name.clone() },
+                "name": seeded_group_name(source),
             })),
             SourceKind::App => apps.push(json!({
                 "id": if by_id { source.name.clone() } else { seeded_id(SourceKind::App, "0oa", &source.name) },

@@ -12,7 +12,7 @@
 //! dry run writes nothing and returns the plan; more revocations than the cap stop the
 //! run before anything is applied.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use okta_connect_core::config::{AccessSource, Config, SourceKind};
 use okta_connect_core::desired::{Desired, desired_user};
@@ -27,7 +27,8 @@ use serde::Serialize;
 
 use crate::error::SyncError;
 
-/// What a reconcile run saw, at `taken_at` (when reading began).
+/// What a reconcile run saw, at `taken_at` (when reading began). Built by
+/// [`Snapshot::new`], which indexes it once: planning looks each user up, never scans.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub taken_at: UnixMillis,
@@ -35,6 +36,93 @@ pub struct Snapshot {
     pub members: BTreeMap<SourceId, Vec<OktaUser>>,
     /// Every Connect user of the instance.
     pub connect: Vec<ConnectUser>,
+    index: Index,
+}
+
+/// Positions in a snapshot, by the keys planning looks users up by.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Okta user id → its record in the first list that holds it.
+    okta_user: HashMap<String, (SourceId, usize)>,
+    /// (source, Okta user id) pairs that are members.
+    member_of: HashSet<(SourceId, String)>,
+    /// Okta user id → the Connect user tagged for it (the smallest Connect id).
+    owned: HashMap<String, usize>,
+    connect_by_id: HashMap<String, usize>,
+    /// Lower-cased username → Connect user.
+    connect_by_name: HashMap<String, usize>,
+}
+
+impl Snapshot {
+    pub fn new(
+        taken_at: UnixMillis,
+        members: BTreeMap<SourceId, Vec<OktaUser>>,
+        connect: Vec<ConnectUser>,
+    ) -> Self {
+        let mut index = Index::default();
+        for (source, users) in &members {
+            for (at, user) in users.iter().enumerate() {
+                index
+                    .okta_user
+                    .entry(user.id.clone())
+                    .or_insert_with(|| (source.clone(), at));
+                index.member_of.insert((source.clone(), user.id.clone()));
+            }
+        }
+        for (at, user) in connect.iter().enumerate() {
+            index.connect_by_id.insert(user.id.clone(), at);
+            index
+                .connect_by_name
+                .entry(user.username.to_lowercase())
+                .or_insert(at);
+            if let Owner::Okta(okta_id) = Owner::of(user) {
+                let held = index.owned.entry(okta_id.to_string()).or_insert(at);
+                if connect[*held].id > user.id {
+                    *held = at;
+                }
+            }
+        }
+        Self {
+            taken_at,
+            members,
+            connect,
+            index,
+        }
+    }
+
+    /// The Okta user's record, if any mapped source lists it.
+    fn okta_user(&self, okta_user_id: &str) -> Option<&OktaUser> {
+        let (source, at) = self.index.okta_user.get(okta_user_id)?;
+        self.members.get(source)?.get(*at)
+    }
+
+    fn is_member(&self, source: &SourceId, okta_user_id: &str) -> bool {
+        self.index
+            .member_of
+            .contains(&(source.clone(), okta_user_id.to_string()))
+    }
+
+    /// The Connect user tagged for this Okta user.
+    fn owned_by(&self, okta_user_id: &str) -> Option<&ConnectUser> {
+        self.index
+            .owned
+            .get(okta_user_id)
+            .map(|at| &self.connect[*at])
+    }
+
+    fn connect_user(&self, id: &str) -> Option<&ConnectUser> {
+        self.index
+            .connect_by_id
+            .get(id)
+            .map(|at| &self.connect[*at])
+    }
+
+    fn connect_user_named(&self, username: &str) -> Option<&ConnectUser> {
+        self.index
+            .connect_by_name
+            .get(&username.to_lowercase())
+            .map(|at| &self.connect[*at])
+    }
 }
 
 /// Why a run could not read a consistent picture.
@@ -80,11 +168,7 @@ pub async fn read_snapshot<I: IdentitySource, D: UserDirectory>(
         .search(&UserFilter::All)
         .await
         .map_err(|e| ReadError::Connect(e.to_string()))?;
-    Ok(Snapshot {
-        taken_at,
-        members,
-        connect,
-    })
+    Ok(Snapshot::new(taken_at, members, connect))
 }
 
 fn unique_sources(config: &Config) -> Vec<&AccessSource> {
@@ -104,24 +188,13 @@ pub fn snapshot_facts(
     run: &str,
 ) -> Vec<Fact> {
     let mut facts = Vec::new();
-    let mut seen_as: Option<&OktaUser> = None;
-    // In no member list: the user is known by the Connect user tagged for it, whose
-    // username names it (a revocation needs a username to be stated at all).
-    let owned_name = snapshot
-        .connect
-        .iter()
-        .find(|u| Owner::of(u) == Owner::Okta(okta_user_id))
-        .map(|u| u.username.clone());
-    let in_any_list = snapshot
-        .members
-        .values()
-        .flatten()
-        .find(|u| u.id == okta_user_id);
-    // One subject for every fact of the run: Okta's own login when Okta lists the user.
-    let seen = match in_any_list {
+    let listed = snapshot.okta_user(okta_user_id);
+    // One subject for every fact of the run: Okta's own login when Okta lists the user,
+    // else the username of the Connect user tagged for it (a revocation needs one).
+    let seen = match listed {
         Some(user) => subject(Some(user)),
         None => UserSnapshot {
-            login: owned_name,
+            login: snapshot.owned_by(okta_user_id).map(|u| u.username.clone()),
             display_name: None,
         },
     };
@@ -131,13 +204,7 @@ pub fn snapshot_facts(
             kind: source.kind,
             id: id.clone(),
         };
-        let member = snapshot
-            .members
-            .get(&key)
-            .and_then(|users| users.iter().find(|u| u.id == okta_user_id));
-        if member.is_some() {
-            seen_as = seen_as.or(member);
-        }
+        let member = snapshot.is_member(&key, okta_user_id);
         facts.push(Fact {
             okta_user_id: okta_user_id.to_string(),
             event_uuid: format!("reconcile:{run}:{}:{id}", kind_text(source.kind)),
@@ -149,11 +216,11 @@ pub fn snapshot_facts(
                     id: id.clone(),
                     name: Some(source.name.clone()),
                 },
-                member: member.is_some(),
+                member,
             },
         });
     }
-    if let Some(user) = seen_as {
+    if let Some(user) = listed {
         facts.push(Fact {
             okta_user_id: okta_user_id.to_string(),
             event_uuid: format!("reconcile:{run}:status"),
@@ -268,11 +335,7 @@ pub fn plan_user(
     snapshot: &Snapshot,
     config: &Config,
 ) -> UserPlan {
-    let member = snapshot
-        .members
-        .values()
-        .flatten()
-        .find(|u| u.id == okta_user_id);
+    let member = snapshot.okta_user(okta_user_id);
     let desired = desired_user(facts, member.map(|u| &u.profile), config);
     let mut line = UserPlan {
         okta_user_id: okta_user_id.to_string(),
@@ -295,21 +358,15 @@ pub fn plan_user(
     if let Desired::Present(want) = &desired {
         line.mapping = Some(want.mapping.clone());
     }
-    let owned = snapshot
-        .connect
-        .iter()
-        .find(|u| Some(u.id.as_str()) == remembered || Owner::of(u) == Owner::Okta(okta_user_id));
+    let owned = remembered
+        .and_then(|id| snapshot.connect_user(id))
+        .or_else(|| snapshot.owned_by(okta_user_id));
     let username = match &desired {
         Desired::Present(want) => Some(want.username.as_str()),
         Desired::Revoked { username, .. } => Some(username.as_str()),
         Desired::Unmanaged => None,
     };
-    let by_name = username.and_then(|name| {
-        snapshot
-            .connect
-            .iter()
-            .find(|u| u.username.eq_ignore_ascii_case(name))
-    });
+    let by_name = username.and_then(|name| snapshot.connect_user_named(name));
     let kinds = |steps: Vec<Step>| steps.iter().map(Step::kind).collect::<Vec<_>>();
     // Search summaries carry no email: take it as it should be here (the converge reads
     // the user whole before writing), or every run would plan an identity update.
@@ -459,13 +516,14 @@ where
     F: FnMut(String) -> Fut,
     Fut: std::future::Future<Output = Result<Converged, SyncError>>,
 {
+    let everyone = users_in(snapshot);
     progress(Progress::Read {
-        users: users_in(snapshot).len(),
+        users: everyone.len(),
     });
     let mut users = Vec::new();
     let mut facts_of = BTreeMap::new();
     let mut remembered = BTreeMap::new();
-    for okta_user_id in users_in(snapshot) {
+    for okta_user_id in everyone {
         let record = ledger.user_record(&okta_user_id).await?;
         remembered.insert(okta_user_id.clone(), record.connect_user_id.clone());
         let facts = snapshot_facts(&okta_user_id, snapshot, config, &options.run_id);

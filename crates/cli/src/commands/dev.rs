@@ -224,12 +224,7 @@ fn okta_banner(pipeline: &Pipeline, config: &Config) -> OktaBanner {
     let group = config
         .sources()
         .filter(|s| s.kind == okta_connect_core::config::SourceKind::Group)
-        .find_map(|s| {
-            sim.sim().group_by_name(&s.name).or_else(|| {
-                s.id.as_ref()
-                    .and_then(|_| sim.sim().group_by_name(&format!("group {}", s.name)))
-            })
-        });
+        .find_map(|s| sim.sim().group_by_name(&crate::okta::seeded_group_name(s)));
     let agent = sim.sim().user("ana.silva@example.com");
     let try_it = match (group, agent, &okta.api_token) {
         (Some(group), Some(agent), Some(token)) => Some(format!(
