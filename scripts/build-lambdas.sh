@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Builds the two Lambda binaries (okta-connect-ingest, okta-connect-worker) with
-# cargo-lambda, in release mode, for `cdk deploy` (infra/). Run it before every deploy
-# whose Rust code changed; the CDK app bundles each binary with config.ini itself.
+# Builds the three Lambda binaries (okta-connect-ingest, okta-connect-worker,
+# okta-connect-reconcile) with cargo-lambda, in release mode, for `cdk deploy` (infra/).
+# Run it before every deploy whose Rust code changed; the CDK app bundles each binary
+# with config.ini itself. The reconcile binary is built even for a config.ini without
+# [OktaApi] (whose stack has no reconcile function): the artifacts then serve any config.
 #
 # Output ($OKTA_CONNECT_LAMBDA_DIR, default infra/build/lambda):
 #   okta-connect-ingest/bootstrap
 #   okta-connect-worker/bootstrap
+#   okta-connect-reconcile/bootstrap
 #   manifest.json          {"architecture": "arm64"|"x86_64", ...} — read by the CDK app,
 #                          so the functions' architecture always matches the binaries.
 #
@@ -27,7 +30,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 venv="${OKTA_CONNECT_LAMBDA_VENV:-$cache/venv-lambda}"
 out="${OKTA_CONNECT_LAMBDA_DIR:-infra/build/lambda}"
 want="${OKTA_CONNECT_LAMBDA_ARCH:-auto}"
-bins=(okta-connect-ingest okta-connect-worker)
+bins=(okta-connect-ingest okta-connect-worker okta-connect-reconcile)
 
 say() { printf '==> %s\n' "$*" >&2; }
 

@@ -9,8 +9,16 @@ import * as path from 'path';
 
 export type Architecture = 'arm64' | 'x86_64';
 
-/** The two binaries of the workspace that run on Lambda. */
-export const BINARIES = { ingest: 'okta-connect-ingest', worker: 'okta-connect-worker' } as const;
+/**
+ * The binaries of the workspace that run on Lambda (each is also its cargo package).
+ * The reconcile function exists only with [OktaApi], but its binary is always built and
+ * staged: one artifact set serves every config.ini, so a change of config needs no rebuild.
+ */
+export const BINARIES = {
+  ingest: 'okta-connect-ingest',
+  worker: 'okta-connect-worker',
+  reconcile: 'okta-connect-reconcile',
+} as const;
 export type FunctionName = keyof typeof BINARIES;
 
 /** Where scripts/build-lambdas.sh writes by default. */

@@ -21,8 +21,17 @@ export interface OktaConnectConfig {
   deploy: DeploySettings;
   /** [OktaApi]: Okta's management API, or null when events alone are used. */
   okta_api: OktaApiSettings | null;
-  reconcile: { max_revocations: number };
+  reconcile: ReconcileSettings;
   subscribe_event_types: string[];
+}
+
+/** [Reconcile]. The schedule is used only by a stack with [OktaApi] (reconcile reads Okta's API). */
+export interface ReconcileSettings {
+  max_revocations: number;
+  /** An EventBridge Scheduler expression, `rate(...)` or `cron(...)`, in UTC (checked by Rust). */
+  schedule: string;
+  /** false: the reconcile Lambda is deployed but only runs when invoked by hand. */
+  schedule_enabled: boolean;
 }
 
 export interface OktaApiSettings {
@@ -53,7 +62,7 @@ export interface DeploySettings {
   saml: { metadata_file: string; provider_name: string } | null;
 }
 
-/** A validated config.ini, with where it came from (both Lambdas bundle that file). */
+/** A validated config.ini, with where it came from (every Lambda bundles that file). */
 export interface LoadedConfig {
   /** Absolute path of config.ini. */
   file: string;

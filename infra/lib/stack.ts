@@ -1,8 +1,10 @@
 // The whole pipeline of one config.ini:
 //
 //   Okta event hook → HTTP API → ingest Lambda → SQS queue → worker Lambda → Amazon Connect
-//                                     │ secret              │ ledger (DynamoDB)
-//                                     └ Secrets Manager     └ DLQ (SQS) → operator redrive
+//                                     │ secret         ▲    │ ledger (DynamoDB)
+//                                     └ Secrets Manager│    └ DLQ (SQS) → operator redrive
+//   EventBridge Scheduler → reconcile Lambda ──────────┘ (only with [OktaApi]: reads Okta's
+//                           and Connect's whole state, queues one message per user to change)
 //
 // Every number below says why it is what it is; PROTOCOLS.md §1 (Okta) and §4 (SQS +
 // Lambda) are the sources of the limits quoted.
@@ -17,6 +19,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -74,6 +77,26 @@ export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
  * bulk assignment drains in ~17 min at 2 requests/s, so 30 min is not normal. */
 export const QUEUE_AGE_ALARM = Duration.minutes(30);
 
+// Reconcile: a 10,000-user run reads Okta and Connect in ~20 s when nothing is throttled,
+// but an Okta 429 waits until its rate-limit reset (up to 60 s each, several per run on a
+// busy org), Connect's SearchUsers is paced at 2 pages/s, and the snapshot is one DynamoDB
+// write per user and fact. 900 s is Lambda's maximum: a run cut off by its timeout queues
+// nothing after that point and counts as an error, so the run gets all the time there is.
+export const RECONCILE_TIMEOUT = Duration.minutes(15);
+// 512 MB: unlike the worker's ≤10 events, a run holds the whole snapshot at once (every
+// member of every mapped group and app, every Connect user with its tags), and Lambda's
+// CPU grows with memory (~0.3 vCPU here) for parsing hundreds of pages of JSON.
+export const RECONCILE_MEMORY_MB = 512;
+/** The input the schedule sends: a real run. Dry runs are invoked by hand (RunReconcileCommand). */
+export const RECONCILE_SCHEDULE_INPUT = { dryRun: false };
+/** The namespace of the reconcile Lambda's Embedded Metric Format line (dimension Stack). */
+export const METRICS_NAMESPACE = 'OktaConnect';
+// A reconcile metric has one datapoint per run (daily by default), not a series. One
+// hour is long enough that an EMF line reaching CloudWatch minutes late still falls in
+// an evaluated period, and the alarm stays in ALARM for that hour where an operator can
+// see it; between runs there is no data, which counts as OK (notBreaching).
+export const RECONCILE_ALARM_PERIOD = Duration.hours(1);
+
 export interface OktaConnectStackProps extends StackProps {
   loaded: LoadedConfig;
   /** Asset folders (bootstrap + config.ini), from artifacts.stageAssets. */
@@ -84,6 +107,9 @@ export interface OktaConnectStackProps extends StackProps {
 export class OktaConnectStack extends Stack {
   readonly ingest: lambda.Function;
   readonly worker: lambda.Function;
+  /** The scheduled reconcile, when [OktaApi] is set (it reads Okta's API). */
+  readonly reconcile?: lambda.Function;
+  readonly reconcileSchedule?: scheduler.Schedule;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly ledger: dynamodb.Table;
@@ -224,25 +250,27 @@ export class OktaConnectStack extends Stack {
         ...oktaCredentialsOverride,
       },
     });
+    // The Okta API credential: the secret created above, or the admin's own by ARN or
+    // name (a name matches any ARN suffix Secrets Manager appends, "-AbCdEf"). Both
+    // Okta readers (worker, reconcile) get this one statement.
+    let oktaCredentialSecretArn: string | undefined;
     if (this.oktaApiSecret) {
-      this.worker.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.oktaApiSecret.secretArn] }),
-      );
+      oktaCredentialSecretArn = this.oktaApiSecret.secretArn;
     } else if (oktaApi?.credentials.from === 'secret') {
-      // The admin's own secret, by ARN or name: a name matches any ARN suffix Secrets
-      // Manager appends ("-AbCdEf").
       const ref = oktaApi.credentials.name;
-      const arn = ref.startsWith('arn:')
+      oktaCredentialSecretArn = ref.startsWith('arn:')
         ? ref
         : `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${ref}-??????`;
-      this.worker.addToRolePolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [arn] }));
     }
-    this.worker.addToRolePolicy(
+    const readOktaCredential = () =>
+      new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [oktaCredentialSecretArn!] });
+    if (oktaCredentialSecretArn) this.worker.addToRolePolicy(readOktaCredential());
+    const useLedger = () =>
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
         resources: [this.ledger.tableArn],
-      }),
-    );
+      });
+    this.worker.addToRolePolicy(useLedger());
     // Events that can never succeed go to the DLQ at once, with their reason.
     this.worker.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
@@ -263,12 +291,6 @@ export class OktaConnectStack extends Stack {
     for (const fn of [this.ingest, this.worker]) {
       Validations.of(fn).acknowledge(
         {
-          id: 'Serverless-LambdaTracing',
-          reason:
-            'The Rust binaries emit no X-Ray segments. Their JSON logs carry the Okta delivery id (ingest) and ' +
-            'each event uuid and outcome (worker), which is how a delivery is followed. X-Ray would also need "*".',
-        },
-        {
           id: 'Serverless-LambdaDLQ',
           reason:
             'A Lambda DLQ only catches asynchronous invocations; ingest is invoked synchronously by API Gateway ' +
@@ -282,6 +304,121 @@ export class OktaConnectStack extends Stack {
         'SQS event source mappings do not support on-failure destinations; failed messages reach the DLQ ' +
         `through the queue's redrive policy (maxReceiveCount ${MAX_RECEIVE_COUNT}).`,
     });
+
+    // ---- Reconcile (only with [OktaApi]: it reads Okta's API) --------------------------
+    // Events describe changes; a run recovers what they missed (agents from before
+    // go-live, deliveries Okta dropped, changed mappings) from Okta's current state. It
+    // changes no Connect user itself: it queues one message per user to change into the
+    // event queue, so the worker applies them at Connect's pace with the same retries,
+    // DLQ and alarms as events.
+    let reconcileLogs: logs.LogGroup | undefined;
+    if (oktaApi) {
+      reconcileLogs = this.logGroup('ReconcileLogs', retention);
+      const reconcile = new lambda.Function(this, 'Reconcile', {
+        ...common,
+        description: 'Scheduled reconcile: reads Okta and Connect, records snapshot facts, queues the users to change',
+        code: lambda.Code.fromAsset(props.assets.reconcile),
+        memorySize: RECONCILE_MEMORY_MB,
+        timeout: RECONCILE_TIMEOUT,
+        // Two runs never overlap: a second would read the same state and queue every
+        // change twice. With one slot, a hand-run invoke during a scheduled run is refused
+        // (TooManyRequestsException), and the schedule's asynchronous invoke during a
+        // hand run waits in Lambda's queue until the slot is free.
+        reservedConcurrentExecutions: 1,
+        // The schedule invokes asynchronously, and Lambda would retry a failed run twice.
+        // Okta 429s and Connect throttling are already waited out inside the run, so what
+        // fails a run (a missing credential, a denied call, Okta down, the 15 min timeout)
+        // fails its retries too, each up to 15 min of Okta's rate limit. The next
+        // scheduled run re-reads everything, so nothing is lost by not retrying.
+        retryAttempts: 0,
+        role: this.lambdaRole('ReconcileRole', reconcileLogs),
+        logGroup: reconcileLogs,
+        environment: {
+          ...configEnv,
+          OKTA_CONNECT_LEDGER_TABLE: this.ledger.tableName,
+          OKTA_CONNECT_QUEUE_URL: this.queue.queueUrl,
+          // The Stack dimension of its metrics, so the alarms below find this stack's runs.
+          OKTA_CONNECT_STACK_NAME: this.stackName,
+          ...oktaCredentialsOverride,
+        },
+      });
+      this.reconcile = reconcile;
+      // Exactly the calls a run makes: the credential at cold start, the snapshot facts
+      // in the ledger, one SendMessage per user to change, and Connect's user list. It
+      // never creates, updates or deletes a Connect user (the worker does), and it sends
+      // nothing to the DLQ (a message it queues gets there through the worker if hopeless).
+      if (oktaCredentialSecretArn) reconcile.addToRolePolicy(readOktaCredential());
+      reconcile.addToRolePolicy(useLedger());
+      reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+      reconcile.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'SearchUsers', actions: ['connect:SearchUsers'], resources: [instanceArn] }),
+      );
+      Validations.of(reconcile).acknowledge(
+        {
+          id: 'Serverless-LambdaDLQ',
+          reason:
+            'A failed run raises the ReconcileErrors alarm and its log says why. A run is idempotent and the next ' +
+            'one re-reads the whole state of Okta and Connect, so a failed invocation holds nothing a DLQ could keep.',
+        },
+        {
+          id: 'Serverless-LambdaAsyncFailureDestination',
+          reason:
+            'The only asynchronous caller is the schedule, whose input is always {"dryRun": false}: a failure ' +
+            'record would hold nothing to replay. Failures raise the ReconcileErrors alarm; the next run re-reads everything.',
+        },
+      );
+
+      // The schedule assumes this role to invoke the function, and may do nothing else.
+      // aws:SourceAccount and aws:SourceArn are AWS's confused-deputy guard for
+      // EventBridge Scheduler: only schedules of this account's default group (where this
+      // one lives; Scheduler gives a group's ARN as the source, never a schedule's) can
+      // make the service use this role.
+      const scheduleRole = new iam.Role(this, 'ReconcileScheduleRole', {
+        description: `EventBridge Scheduler invokes the reconcile Lambda of ${this.stackName}`,
+        assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+          conditions: {
+            StringEquals: {
+              'aws:SourceAccount': this.account,
+              'aws:SourceArn': this.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: 'default' }),
+            },
+          },
+        }),
+      });
+      // The unqualified function ARN only: the schedule invokes $LATEST, never a version
+      // or alias, so no ":*" pattern.
+      scheduleRole.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [reconcile.functionArn] }));
+      const target: scheduler.IScheduleTarget = {
+        // Not aws-scheduler-targets' LambdaInvoke: it would also grant "function:*"
+        // (every version and alias). Scheduler's own retry policy (185 attempts within
+        // 24 h) covers only the Invoke call, which Lambda accepts even while a run holds
+        // the one concurrency slot.
+        bind: () => ({
+          arn: reconcile.functionArn,
+          role: scheduleRole,
+          input: scheduler.ScheduleTargetInput.fromObject(RECONCILE_SCHEDULE_INPUT),
+        }),
+      };
+      this.reconcileSchedule = new scheduler.Schedule(this, 'ReconcileSchedule', {
+        description: `Runs the reconcile of ${this.stackName} ([Reconcile] SCHEDULE)`,
+        // Validated by the Rust checker (rate of ≥ 15 min, or a 6-field cron); UTC, as
+        // config.ini documents it.
+        schedule: scheduler.ScheduleExpression.expression(config.reconcile.schedule),
+        enabled: config.reconcile.schedule_enabled,
+        // A single invocation gains nothing from being spread out, and an operator
+        // reading the alarms wants to know when the run happened.
+        timeWindow: scheduler.TimeWindow.off(),
+        target,
+      });
+    }
+
+    const tracingReason = {
+      id: 'Serverless-LambdaTracing',
+      reason:
+        'The Rust binaries emit no X-Ray segments. Their JSON logs carry the Okta delivery id (ingest), each ' +
+        'event uuid and outcome (worker) and each run\'s summary (reconcile), which is how work is followed. ' +
+        'X-Ray would also need "*".',
+    };
+    for (const fn of [this.ingest, this.worker, this.reconcile]) if (fn) Validations.of(fn).acknowledge(tracingReason);
 
     // ---- API -----------------------------------------------------------------------
     this.api = new apigw.HttpApi(this, 'HookApi', {
@@ -391,6 +528,26 @@ export class OktaConnectStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
     new CfnOutput(this, 'IngestLogGroupName', { value: ingestLogs.logGroupName });
     new CfnOutput(this, 'WorkerLogGroupName', { value: workerLogs.logGroupName });
+    if (this.reconcile && reconcileLogs && this.reconcileSchedule) {
+      new CfnOutput(this, 'ReconcileFunctionName', { value: this.reconcile.functionName });
+      // Synchronous, so the plan comes back in the file. The CLI's 60 s read timeout
+      // would cut off a long run and make the CLI invoke it again (refused while the
+      // first holds the one slot): wait as long as the function may run.
+      new CfnOutput(this, 'RunReconcileCommand', {
+        description:
+          'On-demand dry run (the plan, nothing changed) written to reconcile-dry-run.json; for a real run with a ' +
+          'higher revocation cap send {"dryRun":false,"maxRevocations":N}',
+        value:
+          `aws lambda invoke --region ${this.region} --function-name ${this.reconcile.functionName} ` +
+          `--cli-binary-format raw-in-base64-out --cli-read-timeout ${RECONCILE_TIMEOUT.toSeconds()} ` +
+          `--payload '{"dryRun":true}' reconcile-dry-run.json`,
+      });
+      new CfnOutput(this, 'ReconcileLogGroupName', { value: reconcileLogs.logGroupName });
+      new CfnOutput(this, 'ReconcileScheduleName', {
+        description: 'EventBridge Scheduler schedule (default group) of the reconcile; [Reconcile] SCHEDULE_ENABLED switches it',
+        value: this.reconcileSchedule.scheduleName,
+      });
+    }
   }
 
   /** A log group the stack owns: retention from config.ini, removed with the stack. */
@@ -465,6 +622,42 @@ export class OktaConnectStack extends Stack {
         1,
       ),
     ];
+    if (this.reconcile) {
+      const runMetric = (metricName: string) =>
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName,
+          dimensionsMap: { Stack: this.stackName },
+          period: RECONCILE_ALARM_PERIOD,
+          statistic: 'Maximum',
+        });
+      alarms.push(
+        // The guardrail against an Okta misread (a renamed group read as empty) revoking
+        // everyone: such a run queues nothing, so nothing converges until a human decides.
+        alarm(
+          'ReconcileStoppedAtCap',
+          'A reconcile run planned more revocations than [Reconcile] MAX_REVOCATIONS and queued nothing: run ' +
+            '`okta-connect reconcile --dry-run` against the stack, review, then re-run with --max-revocations N (README)',
+          runMetric('ReconcileStoppedAtCap'),
+          1,
+        ),
+        alarm(
+          'ReconcileConflicts',
+          'A reconcile run left users it could not converge safely: the run summary in the reconcile log names ' +
+            'each user and the reason (README)',
+          runMetric('ReconcileConflicts'),
+          1,
+        ),
+        // A run that cannot read Okta or Connect queues nothing (an unread group never
+        // counts as empty); one cut off by its timeout leaves the rest to the next run.
+        alarm(
+          'ReconcileErrors',
+          'The reconcile Lambda failed (Okta or Connect unreadable, credential missing, or timeout): read its log',
+          this.reconcile.metricErrors({ period: RECONCILE_ALARM_PERIOD, statistic: 'Sum' }),
+          1,
+        ),
+      );
+    }
     if (this.alarmTopic) {
       const action = new cwActions.SnsAction(this.alarmTopic);
       for (const a of alarms) a.addAlarmAction(action);

@@ -113,7 +113,7 @@ describe('Lambda artifacts', () => {
     assert.equal(CONFIG_PATH_IN_LAMBDA, '/var/task/config.ini');
   });
 
-  it('bundles the checked config.ini into both Lambda assets', () => {
+  it('bundles the checked config.ini into the ingest and worker assets (no reconcile without [OktaApi])', () => {
     const file = writeConfig((t) => t.replace(/^BATCH_SIZE = 10 /m, 'BATCH_SIZE = 7 '));
     const { app } = build({ configFile: file, nag: false });
     const outdir = app.synth().directory;
@@ -124,6 +124,18 @@ describe('Lambda artifacts', () => {
       const bootstrap = path.join(outdir, asset, 'bootstrap');
       assert.ok(fs.statSync(bootstrap).mode & 0o100, 'bootstrap stays executable');
       assert.match(spawnSync(bootstrap, { encoding: 'utf8' }).stdout, /placeholder okta-connect-(ingest|worker)/);
+    }
+  });
+
+  it('with [OktaApi], bundles it into the reconcile Lambda asset as well', () => {
+    const env = { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com' };
+    const { app } = build({ env, nag: false });
+    const outdir = app.synth().directory;
+    const assets = fs.readdirSync(outdir).filter((d) => d.startsWith('asset.'));
+    const binaries = assets.map((a) => spawnSync(path.join(outdir, a, 'bootstrap'), { encoding: 'utf8' }).stdout.trim()).sort();
+    assert.deepEqual(binaries, Object.values(BINARIES).map((b) => `placeholder ${b}`).sort());
+    for (const asset of assets) {
+      assert.equal(fs.readFileSync(path.join(outdir, asset, 'config.ini'), 'utf8'), fs.readFileSync(REPO_CONFIG, 'utf8'));
     }
   });
 });

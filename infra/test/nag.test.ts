@@ -70,6 +70,26 @@ const variants: [string, BuildOptions][] = [
     },
   ],
   ['no hierarchy groups, no Region', { env: { OKTA_CONNECT__MAPPING_SUPERVISORS__HIERARCHY_GROUP_ID: '', OKTA_CONNECT__CONNECT__REGION: '' } }],
+  [
+    '[OktaApi]: the Okta credential secret, the reconcile Lambda and its schedule, with alarm email',
+    {
+      env: {
+        OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com',
+        OKTA_CONNECT__OKTAAPI__CLIENT_ID: '0oa1serviceapp0000001',
+        OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com',
+      },
+    },
+  ],
+  [
+    '[OktaApi] with CREDENTIALS = secret:NAME, schedule disabled',
+    {
+      env: {
+        OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com',
+        OKTA_CONNECT__OKTAAPI__CREDENTIALS: 'secret:okta/token',
+        OKTA_CONNECT__RECONCILE__SCHEDULE_ENABLED: 'false',
+      },
+    },
+  ],
 ];
 
 for (const [name, options] of variants) {

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HOOK_PATH, INGEST_BUDGET_MS } from '../lib/stack';
+import { HOOK_PATH, INGEST_BUDGET_MS, RECONCILE_TIMEOUT } from '../lib/stack';
 import {
   FIXTURES,
   REPO_CONFIG,
@@ -20,6 +20,8 @@ import {
 
 const INSTANCE = 'abcdefgh-0122-4131-adc2-a0ebe5a2b2a7';
 const ARN = `arn:\${AWS::Partition}:connect:us-east-1:\${AWS::AccountId}:instance/${INSTANCE}`;
+/** [OktaApi] with a service app, by overrides of the repository config.ini (which has none). */
+const OKTA_API = { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com', OKTA_CONNECT__OKTAAPI__CLIENT_ID: '0oa1serviceapp0000001' };
 
 describe('the stack from the repository config.ini', () => {
   let b: ReturnType<typeof build>;
@@ -496,5 +498,260 @@ describe('config.ini switches', () => {
     for (const fn of Object.values(b.template.findResources('AWS::Lambda::Function'))) {
       assert.deepEqual(fn.Properties.Architectures, ['x86_64']);
     }
+  });
+});
+
+describe('the reconcile Lambda and its schedule (with [OktaApi])', () => {
+  let b: ReturnType<typeof build>;
+  let t: Template;
+  let config: any;
+  const id = (construct: any) => b.stack.getLogicalId(construct.node.defaultChild ?? construct);
+  const child = (name: string) => b.stack.node.findChild(name);
+
+  before(() => {
+    config = JSON.parse(fs.readFileSync(checkConfigJson(REPO_CONFIG, OKTA_API), 'utf8'));
+    b = build({ env: OKTA_API });
+    t = b.template;
+  });
+
+  it('the checker reports the schedule: rate(1 day), enabled, in the repository config.ini', () => {
+    assert.deepEqual(config.reconcile, { max_revocations: 10, schedule: 'rate(1 day)', schedule_enabled: true });
+    assert.deepEqual(b.loaded.config.reconcile, config.reconcile);
+  });
+
+  it('is provided.al2023 on arm64 with JSON logs to its own group, 512 MB, 900 s, one at a time', () => {
+    assert.equal(Object.keys(t.findResources('AWS::Lambda::Function')).length, 3);
+    const fn = t.toJSON().Resources[id(b.stack.reconcile!)].Properties;
+    assert.equal(fn.Runtime, 'provided.al2023');
+    assert.deepEqual(fn.Architectures, ['arm64']);
+    assert.equal(fn.Handler, 'bootstrap');
+    assert.equal(fn.MemorySize, 512);
+    assert.equal(fn.Timeout, 900, "Lambda's maximum");
+    assert.equal(fn.Timeout, RECONCILE_TIMEOUT.toSeconds());
+    assert.equal(fn.ReservedConcurrentExecutions, 1);
+    assert.deepEqual(fn.LoggingConfig, { LogFormat: 'JSON', LogGroup: { Ref: id(child('ReconcileLogs')) } });
+    const group = t.toJSON().Resources[id(child('ReconcileLogs'))];
+    assert.equal(group.Properties.RetentionInDays, config.deploy.log_retention_days);
+    assert.equal(group.DeletionPolicy, 'Delete');
+  });
+
+  it('is not retried by Lambda when a run fails (the next scheduled run re-reads everything)', () => {
+    const [, invokeConfig] = only(t, 'AWS::Lambda::EventInvokeConfig');
+    assert.deepEqual(invokeConfig.Properties, {
+      FunctionName: { Ref: id(b.stack.reconcile!) },
+      MaximumRetryAttempts: 0,
+      Qualifier: '$LATEST',
+    });
+  });
+
+  it('gets config.ini, the overrides, the ledger, the main event queue, the stack name and the Okta credential', () => {
+    const env = flat(t.toJSON().Resources[id(b.stack.reconcile!)].Properties.Environment.Variables);
+    assert.deepEqual(env, {
+      OKTA_CONNECT_CONFIG_FILE: '/var/task/config.ini',
+      RUST_LOG: 'info',
+      ...OKTA_API,
+      OKTA_CONNECT_LEDGER_TABLE: `\${${id(b.stack.ledger)}}`,
+      // The queue the worker drains (not the DLQ): the worker applies what reconcile queues.
+      OKTA_CONNECT_QUEUE_URL: `\${${id(b.stack.queue)}}`,
+      OKTA_CONNECT_STACK_NAME: 'OktaConnect',
+      OKTA_CONNECT__OKTAAPI__CREDENTIALS: `secret:\${${id(b.stack.oktaApiSecret!)}}`,
+    });
+    const [esm] = Object.values(t.findResources('AWS::Lambda::EventSourceMapping'));
+    assert.deepEqual(esm.Properties.EventSourceArn, { 'Fn::GetAtt': [id(b.stack.queue), 'Arn'] });
+  });
+
+  it('role: its log group, the Okta credential, the ledger, SendMessage on the queue, SearchUsers on the instance', () => {
+    const expected: Statement[] = [
+      { actions: ['connect:SearchUsers'], resources: [ARN] },
+      {
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+        resources: [`\${${id(b.stack.ledger)}.Arn}`],
+      },
+      { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${id(child('ReconcileLogs'))}.Arn}`] },
+      { actions: ['secretsmanager:GetSecretValue'], resources: [`\${${id(b.stack.oktaApiSecret!)}}`] },
+      { actions: ['sqs:SendMessage'], resources: [`\${${id(b.stack.queue)}.Arn}`] },
+    ];
+    const statements = roleStatements(t, id(b.stack.reconcile!.role!));
+    assert.deepEqual(statements, expected);
+    // Spelled out: it changes no Connect user (the worker does) and never writes the DLQ.
+    const actions = statements.flatMap((s) => s.actions);
+    for (const a of ['connect:DescribeUser', 'connect:CreateUser', 'connect:DeleteUser', 'connect:TagResource']) {
+      assert.ok(!actions.includes(a), a);
+    }
+    assert.ok(!JSON.stringify(statements).includes(id(b.stack.deadLetterQueue)), 'no DLQ access');
+  });
+
+  it('the Okta credential is read by the worker and reconcile only', () => {
+    const secretId = id(b.stack.oktaApiSecret!);
+    const readers: string[] = [];
+    for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+      if (JSON.stringify(policy.Properties.PolicyDocument).includes(secretId)) readers.push(...policy.Properties.Roles.map((r: any) => r.Ref));
+    }
+    assert.deepEqual(readers.sort(), [id(b.stack.reconcile!.role!), id(b.stack.worker.role!)].sort());
+  });
+
+  it('schedule: [Reconcile] SCHEDULE in UTC, enabled, no flexible window, {"dryRun": false} to the function', () => {
+    const [, schedule] = only(t, 'AWS::Scheduler::Schedule');
+    const p = schedule.Properties;
+    assert.equal(p.ScheduleExpression, config.reconcile.schedule);
+    assert.equal(p.ScheduleExpressionTimezone, 'Etc/UTC');
+    assert.equal(p.State, 'ENABLED');
+    assert.deepEqual(p.FlexibleTimeWindow, { Mode: 'OFF' });
+    assert.deepEqual(p.Target.Arn, { 'Fn::GetAtt': [id(b.stack.reconcile!), 'Arn'] });
+    assert.deepEqual(JSON.parse(p.Target.Input), { dryRun: false });
+    assert.deepEqual(p.Target.RoleArn, { 'Fn::GetAtt': [id(child('ReconcileScheduleRole')), 'Arn'] });
+    assert.equal(p.GroupName, undefined, 'the default group, which the role trust names');
+  });
+
+  it('schedule role: assumable by Scheduler for this account only, may invoke the function and nothing else', () => {
+    const roleId = id(child('ReconcileScheduleRole'));
+    const role = t.toJSON().Resources[roleId];
+    assert.deepEqual(flat(role.Properties.AssumeRolePolicyDocument.Statement), [
+      {
+        Action: 'sts:AssumeRole',
+        Effect: 'Allow',
+        Principal: { Service: 'scheduler.amazonaws.com' },
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': '${AWS::AccountId}',
+            'aws:SourceArn': 'arn:${AWS::Partition}:scheduler:us-east-1:${AWS::AccountId}:schedule-group/default',
+          },
+        },
+      },
+    ]);
+    assert.deepEqual(roleStatements(t, roleId), [
+      { actions: ['lambda:InvokeFunction'], resources: [`\${${id(b.stack.reconcile!)}.Arn}`] },
+    ]);
+    assert.equal(role.Properties.ManagedPolicyArns, undefined);
+  });
+
+  it('no policy has a "*" resource or action, and no role a managed policy', () => {
+    for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+      for (const st of policy.Properties.PolicyDocument.Statement) {
+        assert.ok(![st.Resource].flat().includes('*'), JSON.stringify(st));
+        assert.ok(![st.Action].flat().some((a: string) => a.endsWith('*')), JSON.stringify(st));
+      }
+    }
+    for (const role of Object.values(t.findResources('AWS::IAM::Role'))) assert.equal(role.Properties.ManagedPolicyArns, undefined);
+  });
+
+  describe('alarms', () => {
+    const alarmNamed = (logicalPrefix: string) => {
+      const found = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).filter(([k]) => k.startsWith(logicalPrefix));
+      assert.equal(found.length, 1, logicalPrefix);
+      return found[0][1].Properties;
+    };
+
+    it('stopped at the revocation cap and conflicts: the run metrics of this stack, Maximum ≥ 1 over an hour', () => {
+      for (const metric of ['ReconcileStoppedAtCap', 'ReconcileConflicts']) {
+        const a = alarmNamed(metric);
+        assert.equal(a.Namespace, 'OktaConnect');
+        assert.equal(a.MetricName, metric);
+        assert.deepEqual(a.Dimensions, [{ Name: 'Stack', Value: 'OktaConnect' }]);
+        assert.equal(a.Statistic, 'Maximum');
+        assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+        assert.equal(a.Threshold, 1);
+        assert.equal(a.Period, 3600);
+        assert.equal(a.EvaluationPeriods, 1);
+        assert.equal(a.TreatMissingData, 'notBreaching', 'no run, no data: not an alarm');
+      }
+      assert.match(alarmNamed('ReconcileStoppedAtCap').AlarmDescription, /--dry-run.*--max-revocations/);
+    });
+
+    it('reconcile errors: the function’s Errors ≥ 1 over an hour', () => {
+      const a = alarmNamed('ReconcileErrors');
+      assert.equal(a.Namespace, 'AWS/Lambda');
+      assert.equal(a.MetricName, 'Errors');
+      assert.deepEqual(a.Dimensions, [{ Name: 'FunctionName', Value: { Ref: id(b.stack.reconcile!) } }]);
+      assert.equal(a.Statistic, 'Sum');
+      assert.equal(a.Threshold, 1);
+      assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.equal(a.Period, 3600);
+      assert.equal(a.TreatMissingData, 'notBreaching');
+    });
+
+    it('join the other six', () => {
+      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 9);
+    });
+  });
+
+  it('outputs the function, the on-demand dry run command, its log group and schedule', () => {
+    const out = (name: string) => flat(t.toJSON().Outputs[name].Value);
+    const fn = id(b.stack.reconcile!);
+    assert.equal(out('ReconcileFunctionName'), `\${${fn}}`);
+    assert.equal(
+      out('RunReconcileCommand'),
+      `aws lambda invoke --region us-east-1 --function-name \${${fn}} --cli-binary-format raw-in-base64-out ` +
+        `--cli-read-timeout 900 --payload '{"dryRun":true}' reconcile-dry-run.json`,
+    );
+    assert.equal(out('ReconcileLogGroupName'), `\${${id(child('ReconcileLogs'))}}`);
+    assert.equal(out('ReconcileScheduleName'), `\${${id(b.stack.reconcileSchedule!)}}`);
+  });
+});
+
+describe('reconcile switches', () => {
+  it('SCHEDULE_ENABLED = false: the schedule is DISABLED, the function stays for runs by hand', () => {
+    const b = build({ env: { ...OKTA_API, OKTA_CONNECT__RECONCILE__SCHEDULE_ENABLED: 'false' } });
+    const [, schedule] = only(b.template, 'AWS::Scheduler::Schedule');
+    assert.equal(schedule.Properties.State, 'DISABLED');
+    assert.ok(b.stack.reconcile);
+    b.template.hasOutput('RunReconcileCommand', {});
+  });
+
+  it('SCHEDULE = cron(...) in config.ini reaches the schedule as written', () => {
+    const file = writeConfig((text) => text.replace(/^SCHEDULE = rate\(1 day\)/m, 'SCHEDULE = cron(30 2 ? * MON-FRI *)'));
+    const b = build({ configFile: file, env: OKTA_API });
+    const [, schedule] = only(b.template, 'AWS::Scheduler::Schedule');
+    assert.equal(schedule.Properties.ScheduleExpression, 'cron(30 2 ? * MON-FRI *)');
+    assert.equal(schedule.Properties.State, 'ENABLED');
+  });
+
+  it('ALARM_EMAIL: the three reconcile alarms mail it too', () => {
+    const b = build({ env: { ...OKTA_API, OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com' } });
+    const [topicId] = only(b.template, 'AWS::SNS::Topic');
+    const alarms = Object.entries(b.template.findResources('AWS::CloudWatch::Alarm'));
+    assert.equal(alarms.length, 9);
+    for (const [, a] of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
+    assert.equal(alarms.filter(([k]) => k.startsWith('Reconcile')).length, 3);
+  });
+
+  it('CREDENTIALS = secret:NAME: reconcile reads the admin’s secret, like the worker', () => {
+    const b = build({ env: { ...OKTA_API, OKTA_CONNECT__OKTAAPI__CREDENTIALS: 'secret:okta/key' } });
+    const read = (fn: any) =>
+      roleStatements(b.template, b.stack.getLogicalId(fn.role.node.defaultChild)).filter((s) =>
+        s.actions.includes('secretsmanager:GetSecretValue'),
+      );
+    const expected = [
+      { actions: ['secretsmanager:GetSecretValue'], resources: ['arn:${AWS::Partition}:secretsmanager:us-east-1:${AWS::AccountId}:secret:okta/key-??????'] },
+    ];
+    assert.deepEqual(read(b.stack.reconcile), expected);
+    assert.deepEqual(read(b.stack.worker), expected);
+    const env = b.template.toJSON().Resources[b.stack.getLogicalId(b.stack.reconcile!.node.defaultChild as any)].Properties.Environment.Variables;
+    assert.equal(env.OKTA_CONNECT__OKTAAPI__CREDENTIALS, 'secret:okta/key');
+  });
+
+  it('no [OktaApi]: no reconcile function, schedule, schedule role, alarms or outputs', () => {
+    const b = build();
+    const t = b.template;
+    assert.equal(b.stack.reconcile, undefined);
+    assert.equal(b.stack.reconcileSchedule, undefined);
+    assert.equal(Object.keys(t.findResources('AWS::Lambda::Function')).length, 2);
+    t.resourceCountIs('AWS::Scheduler::Schedule', 0);
+    t.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    const trusted = Object.values(t.findResources('AWS::IAM::Role')).map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal);
+    assert.ok(!JSON.stringify(trusted).includes('scheduler.amazonaws.com'));
+    const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
+    assert.equal(alarms.length, 6);
+    assert.ok(!alarms.some((a) => a.Properties.Namespace === 'OktaConnect'));
+    for (const name of ['ReconcileFunctionName', 'RunReconcileCommand', 'ReconcileLogGroupName', 'ReconcileScheduleName']) {
+      assert.deepEqual(t.findOutputs(name), {}, name);
+    }
+    // Nothing sends to the main queue but ingest.
+    const senders = Object.values(t.findResources('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.PolicyDocument.Statement as any[]).some(
+        (st) => [st.Action].flat().includes('sqs:SendMessage') && JSON.stringify(st.Resource).includes(b.stack.getLogicalId(b.stack.queue.node.defaultChild as any)),
+      ),
+    );
+    assert.equal(senders.length, 1);
   });
 });

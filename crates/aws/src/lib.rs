@@ -11,6 +11,7 @@
 pub mod connect;
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+pub mod emf;
 pub mod sdk;
 #[cfg(feature = "secretsmanager")]
 pub mod secrets;

@@ -18,6 +18,8 @@ pub enum FactKind {
     Membership,
     Status,
     Profile,
+    /// A reconcile run's observation of the user's memberships and status.
+    Snapshot,
 }
 
 impl FactKind {
@@ -119,6 +121,7 @@ impl fmt::Display for FactKind {
             FactKind::Membership => "membership",
             FactKind::Status => "status",
             FactKind::Profile => "profile",
+            FactKind::Snapshot => "reconcile snapshot",
         })
     }
 }

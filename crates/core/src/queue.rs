@@ -2,8 +2,10 @@
 //! CLI, the SQS and SQLite adapters): the message types, their limits, and the attribute
 //! names as one set of constants with typed readers and writers.
 //!
-//! A message body is always an Okta event's raw JSON, byte for byte. Attributes are SQS
-//! `String` message attributes; an empty value is never sent (SQS refuses it).
+//! A message body is an Okta event's raw JSON, byte for byte, or a [`ReconcileRequest`]
+//! that a reconcile run queued ([`Work::parse`] tells them apart by the body alone).
+//! Attributes are SQS `String` message attributes; an empty value is never sent (SQS
+//! refuses it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::okta::{EventError, OktaEvent};
 use crate::ports::ErrorClass;
 use crate::time::UnixMillis;
 
@@ -85,6 +88,94 @@ impl EventAttributes {
             okta_user_id: get(attribute::OKTA_USER_ID),
             delivery_id: get(attribute::DELIVERY_ID),
         }
+    }
+}
+
+/// The `eventType` attribute of a reconcile request (not an Okta event type: Okta's have
+/// no hyphen).
+pub const RECONCILE_REQUEST_TYPE: &str = "okta-connect.reconcile";
+
+/// "Converge this Okta user": queued by a reconcile run for each user whose Connect user
+/// should change, after the run recorded the user's snapshot facts in the ledger. The
+/// worker converges the user from the ledger's newest facts, whatever they are by then,
+/// so a late or redriven request is as correct as a prompt one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconcileRequest {
+    pub run_id: String,
+    pub okta_user_id: String,
+    /// When the run read Okta and Connect (its facts' date).
+    pub taken_at: UnixMillis,
+}
+
+/// A reconcile request's body: one top-level key Okta events never have.
+#[derive(Serialize, Deserialize)]
+struct ReconcileBody<T> {
+    #[serde(rename = "okta-connect.reconcile")]
+    request: Option<T>,
+}
+
+impl ReconcileRequest {
+    /// The de-duplication key: one converge per user per run.
+    pub fn uuid(&self) -> String {
+        format!("reconcile:{}:{}", self.run_id, self.okta_user_id)
+    }
+
+    /// The queue message: the body [`Work::parse`] reads back, and attributes for
+    /// operators in the same names events use.
+    pub fn to_message(&self, entry_id: String) -> QueueMessage {
+        // Serializing plain strings and a number into a String cannot fail.
+        let body = serde_json::to_string(&ReconcileBody {
+            request: Some(self),
+        })
+        .unwrap_or_default();
+        let attributes = EventAttributes {
+            uuid: self.uuid(),
+            event_type: RECONCILE_REQUEST_TYPE.to_string(),
+            published: self.taken_at.to_string(),
+            okta_user_id: Some(self.okta_user_id.clone()),
+            delivery_id: Some(self.run_id.clone()),
+        }
+        .to_attributes();
+        QueueMessage {
+            entry_id,
+            body,
+            attributes,
+        }
+    }
+}
+
+/// What one queue message asks the worker to do.
+#[derive(Debug, Clone)]
+pub enum Work {
+    /// Record the fact an Okta event asserts, then converge its user.
+    Event(Box<OktaEvent>),
+    /// Converge a user a reconcile run found out of step.
+    Reconcile(ReconcileRequest),
+}
+
+/// Why a message body is neither an Okta event nor a reconcile request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WorkError {
+    #[error(transparent)]
+    Event(#[from] EventError),
+    #[error("reconcile request is malformed: {0}")]
+    Reconcile(String),
+}
+
+impl Work {
+    /// Reads a message body: a JSON object whose only key is the reconcile key is a
+    /// reconcile request; anything else must be an Okta event.
+    pub fn parse(body: &str) -> Result<Self, WorkError> {
+        if let Ok(ReconcileBody {
+            request: Some(request),
+        }) = serde_json::from_str::<ReconcileBody<serde_json::Value>>(body)
+        {
+            return serde_json::from_value(request)
+                .map(Work::Reconcile)
+                .map_err(|e| WorkError::Reconcile(e.to_string()));
+        }
+        Ok(Work::Event(Box::new(OktaEvent::parse(body)?)))
     }
 }
 
@@ -306,6 +397,32 @@ mod tests {
         assert_eq!(back.failed_at, UnixMillis(42));
         assert_eq!(back.source_message_id, "m1");
         assert_eq!(DeadLetterReason::read(&Attributes::new()), None);
+    }
+
+    #[test]
+    fn reconcile_requests_round_trip_and_never_read_as_events() {
+        let request = ReconcileRequest {
+            run_id: "r1".into(),
+            okta_user_id: "00u1".into(),
+            taken_at: UnixMillis(1_790_000_000_000),
+        };
+        let message = request.to_message("0".into());
+        let Ok(Work::Reconcile(back)) = Work::parse(&message.body) else {
+            panic!("not a reconcile request: {}", message.body);
+        };
+        assert_eq!(back, request);
+        let hints = EventAttributes::read(&message.attributes);
+        assert_eq!(hints.uuid, "reconcile:r1:00u1");
+        assert_eq!(hints.event_type, RECONCILE_REQUEST_TYPE);
+        assert_eq!(hints.okta_user_id.as_deref(), Some("00u1"));
+
+        // A malformed request is refused, not read as an event.
+        let bad = r#"{"okta-connect.reconcile": {"runId": "r1"}}"#;
+        assert!(matches!(Work::parse(bad), Err(WorkError::Reconcile(_))));
+        // An Okta event stays an event; anything else is an event error.
+        let event = r#"{"uuid":"e1","published":"2026-11-20T09:15:02.123Z","eventType":"user.lifecycle.suspend","target":null}"#;
+        assert!(matches!(Work::parse(event), Ok(Work::Event(_))));
+        assert!(matches!(Work::parse("[]"), Err(WorkError::Event(_))));
     }
 
     #[test]

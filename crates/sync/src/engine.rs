@@ -4,10 +4,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use okta_connect_core::config::Config;
-use okta_connect_core::okta::OktaEvent;
 use okta_connect_core::outcome::{Converged, FactKind, Failure, Outcome};
 use okta_connect_core::ports::{Claim, EventQueue, IdentitySource, Ledger, UserDirectory};
-use okta_connect_core::queue::{DeadLetterReason, Delivery, EventAttributes, QueueMessage};
+use okta_connect_core::queue::{
+    DeadLetterReason, Delivery, EventAttributes, QueueMessage, ReconcileRequest, Work,
+};
 use okta_connect_core::rules::{Classification, classify};
 use okta_connect_core::time::UnixMillis;
 use serde::Serialize;
@@ -17,7 +18,7 @@ use crate::converge::converge_user;
 use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
 use crate::pacing::{Paced, TokenBucket};
-use crate::reconcile::{Progress, ReadError, Run, RunOptions, read_snapshot, run_with_progress};
+use crate::reconcile::{self, Planned, Progress, ReadError, Run, RunOptions, read_snapshot};
 use crate::retry::Backoff;
 use crate::sources::{BoundSources, learned_from};
 
@@ -329,8 +330,13 @@ where
         report: &mut Report,
         claimed: &mut bool,
     ) -> Processed {
-        let event = match OktaEvent::parse(&message.body) {
-            Ok(event) => event,
+        let event = match Work::parse(&message.body) {
+            Ok(Work::Event(event)) => event,
+            Ok(Work::Reconcile(request)) => {
+                return self
+                    .process_reconcile(&request, message, deadline, report, claimed)
+                    .await;
+            }
             Err(e) => {
                 // Never retry what cannot change; remember why when the uuid is known.
                 let outcome = Outcome::Unparseable {
@@ -346,22 +352,8 @@ where
             }
         };
         report.event_uuid = Some(event.uuid.clone());
-        let claim = retrying!(self, deadline, async {
-            let now = (self.clock)();
-            Ok::<_, SyncError>(
-                self.ledger
-                    .claim_event(&event.uuid, now, self.settings.event_lease)
-                    .await?,
-            )
-        })?;
-        match claim {
-            Claim::Completed(_) => return Ok(Outcome::Duplicate),
-            Claim::Busy { lease_until } => {
-                return Err(SyncError::Transient(format!(
-                    "event is being processed elsewhere until {lease_until}"
-                )));
-            }
-            Claim::Claimed { .. } => *claimed = true,
+        if !self.claim(&event.uuid, deadline, claimed).await? {
+            return Ok(Outcome::Duplicate);
         }
         let config = retrying!(self, deadline, self.bound_config())?;
         let fact = match classify(&event, &config) {
@@ -406,11 +398,73 @@ where
             fact: FactKind::of(&fact),
             converged,
         };
+        self.complete(&event.uuid, outcome, deadline).await
+    }
+
+    /// A reconcile run's request: its facts are in the ledger already, so claim the
+    /// request's uuid, converge the user like an event's, and complete.
+    async fn process_reconcile(
+        &self,
+        request: &ReconcileRequest,
+        message: &Delivery,
+        deadline: Instant,
+        report: &mut Report,
+        claimed: &mut bool,
+    ) -> Processed {
+        let uuid = request.uuid();
+        report.event_uuid = Some(uuid.clone());
+        report.okta_user_id = Some(request.okta_user_id.clone());
+        if !self.claim(&uuid, deadline, claimed).await? {
+            return Ok(Outcome::Duplicate);
+        }
+        let holder = format!("{uuid}:{}", message.message_id);
+        let converged = retrying!(
+            self,
+            deadline,
+            self.converge_leased(&request.okta_user_id, &holder)
+        )?;
+        let outcome = Outcome::Converged {
+            fact: FactKind::Snapshot,
+            converged,
+        };
+        self.complete(&uuid, outcome, deadline).await
+    }
+
+    /// Claims `uuid` for this delivery: `Ok(false)` when it was completed before (a
+    /// duplicate), a transient error while another worker holds it.
+    async fn claim(
+        &self,
+        uuid: &str,
+        deadline: Instant,
+        claimed: &mut bool,
+    ) -> Result<bool, SyncError> {
+        let claim = retrying!(self, deadline, async {
+            let now = (self.clock)();
+            Ok::<_, SyncError>(
+                self.ledger
+                    .claim_event(uuid, now, self.settings.event_lease)
+                    .await?,
+            )
+        })?;
+        match claim {
+            Claim::Completed(_) => Ok(false),
+            Claim::Busy { lease_until } => Err(SyncError::Transient(format!(
+                "event is being processed elsewhere until {lease_until}"
+            ))),
+            Claim::Claimed { .. } => {
+                *claimed = true;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Records `outcome` as the completed result of `uuid`, and returns it.
+    async fn complete(&self, uuid: &str, outcome: Outcome, deadline: Instant) -> Processed {
         let now = (self.clock)();
         retrying!(self, deadline, async {
             Ok::<_, SyncError>(
                 self.ledger
-                    .complete_event(&event.uuid, &outcome, now, self.retention())
+                    .complete_event(uuid, &outcome, now, self.retention())
                     .await?,
             )
         })?;
@@ -462,26 +516,51 @@ where
         options: &RunOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Run, ReconcileError> {
-        let identity = self.identity.as_ref().ok_or(ReconcileError::NoIdentity)?;
-        // Bindings are re-read: a run must see names bound by other workers.
-        self.sources.invalidate().await;
-        let config = self.bound_config().await?;
-        let taken_at = (self.clock)();
-        let paced = Paced::new(&self.directory, &self.pacing);
-        let snapshot = read_snapshot(&config, identity, &paced, taken_at).await?;
+        let planned = self.plan_reconcile(options, progress).await?;
         let holder = format!("reconcile:{}", options.run_id);
         let holder = holder.as_str();
         let mut converge =
             |okta_user_id: String| async move { self.converge_leased(&okta_user_id, holder).await };
-        Ok(run_with_progress(
-            &snapshot,
-            &config,
-            &self.ledger,
-            options,
-            &mut converge,
-            progress,
-        )
-        .await?)
+        Ok(reconcile::apply(planned, &self.ledger, &mut converge, progress).await?)
+    }
+
+    /// A reconcile run applied through `queue`: reads and plans as [`Engine::reconcile`]
+    /// does, records the snapshot facts, and queues one [`ReconcileRequest`] per changing
+    /// user for workers to converge at the account's pace (the deployed, scheduled run).
+    pub async fn reconcile_queued<S: EventQueue>(
+        &self,
+        options: &RunOptions,
+        queue: &S,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Run, ReconcileError> {
+        let planned = self.plan_reconcile(options, progress).await?;
+        Ok(reconcile::enqueue(planned, &self.ledger, queue, progress).await?)
+    }
+
+    /// Reads Okta's and Connect's current state and plans every user. A dry run looks
+    /// configured names up in Okta without binding them in the ledger: it writes nothing.
+    pub async fn plan_reconcile(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Planned, ReconcileError> {
+        let identity = self.identity.as_ref().ok_or(ReconcileError::NoIdentity)?;
+        let taken_at = (self.clock)();
+        // Bindings are re-read: a run must see names bound by other workers.
+        self.sources.invalidate().await;
+        let config = if options.dry_run {
+            self.sources
+                .peek(&self.config, &self.ledger, Some(identity), taken_at)
+                .await?
+        } else {
+            self.bound_config().await?
+        };
+        let paced = Paced::new(&self.directory, &self.pacing);
+        let snapshot = read_snapshot(&config, identity, &paced, taken_at).await?;
+        progress(Progress::Read {
+            users: reconcile::users_in(&snapshot).len(),
+        });
+        Ok(reconcile::plan_run(&snapshot, &config, &self.ledger, options).await?)
     }
 
     /// Records the failure and sends the original message plus the reason to the DLQ.

@@ -1,5 +1,5 @@
 //! The use case of the pipeline, over core's ports: every front door (the worker Lambda,
-//! the CLI's local run, later reconcile and other ingest paths) calls this crate, and
+//! the CLI's local run, the reconcile Lambda, later other ingest paths) calls this crate, and
 //! nothing else does the work.
 //!
 //! - [`Engine::process`] / [`Engine::handle_batch`]: one queued Okta event — parse →
@@ -18,6 +18,7 @@
 //! no Lambda); adapters are passed in through the ports.
 
 pub mod converge;
+pub mod dead_letters;
 pub mod engine;
 pub mod error;
 pub mod identity;
@@ -27,6 +28,7 @@ mod retry;
 pub mod sources;
 
 pub use converge::converge_user;
+pub use dead_letters::NoDeadLetters;
 pub use engine::{Clock, Disposition, Engine, ReconcileError, Report, Settings, Settled};
 pub use error::SyncError;
 pub use identity::NoIdentitySource;

@@ -21,7 +21,8 @@ use okta_connect_core::identity::{OktaUser, SourceId};
 use okta_connect_core::outcome::{Converged, StepKind};
 use okta_connect_core::ownership::{Owner, UserFilter};
 use okta_connect_core::plan::{ConnectUser, Step, plan};
-use okta_connect_core::ports::{IdentitySource, Ledger, UserDirectory};
+use okta_connect_core::ports::{EventQueue, IdentitySource, Ledger, UserDirectory};
+use okta_connect_core::queue::{MAX_BATCH_ENTRIES, QueueMessage, ReconcileRequest};
 use okta_connect_core::time::UnixMillis;
 use serde::Serialize;
 
@@ -282,6 +283,18 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action's one-word name, as tables and logs show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update { .. } => "update",
+            Action::Adopt { .. } => "adopt",
+            Action::Revoke { .. } => "revoke",
+            Action::Unchanged => "unchanged",
+            Action::Conflict { .. } => "conflict",
+        }
+    }
+
     pub fn is_revocation(&self) -> bool {
         matches!(self, Action::Revoke { steps } if !steps.is_empty())
     }
@@ -445,6 +458,8 @@ pub struct Run {
     pub dry_run: bool,
     /// Set when the run stopped before applying: too many revocations.
     pub stopped_at_cap: Option<usize>,
+    /// Users handed to the queue for the worker to converge (a queued run), else 0.
+    pub queued: usize,
     pub users: Vec<UserPlan>,
 }
 
@@ -462,6 +477,14 @@ impl Run {
             .filter(|u| u.action.is_revocation())
             .count()
     }
+
+    /// Users whose Connect user changes (or would).
+    pub fn changes(&self) -> usize {
+        self.users
+            .iter()
+            .filter(|u| u.action.changes_something())
+            .count()
+    }
 }
 
 /// Where a run is, for a progress display.
@@ -469,7 +492,7 @@ impl Run {
 pub enum Progress {
     /// Okta's and Connect's state has been read: this many users to plan.
     Read { users: usize },
-    /// Applying: `done` of `of` changing users converged.
+    /// Applying: `done` of `of` changing users converged (or queued).
     Applied { done: usize, of: usize },
 }
 
@@ -484,48 +507,41 @@ pub struct RunOptions {
     pub only: Option<String>,
 }
 
-/// Plans every user of `snapshot`; then, unless a dry run or above the cap, records each
-/// changing user's snapshot facts and converges it with `converge` (the engine's leased,
-/// paced converge), replacing its planned action by what the converge did.
-pub async fn run<L, F, Fut>(
-    snapshot: &Snapshot,
-    config: &Config,
-    ledger: &L,
-    options: &RunOptions,
-    mut converge: F,
-) -> Result<Run, SyncError>
-where
-    L: Ledger,
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<Converged, SyncError>>,
-{
-    run_with_progress(snapshot, config, ledger, options, &mut converge, &|_| {}).await
+/// Snapshot facts recorded at once: enough to hide DynamoDB's latency, few enough to
+/// stay far below a table's write capacity.
+const FACT_WRITES_IN_FLIGHT: usize = 16;
+
+/// A planned run, before anything is written: the plan, and what applying it records.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub run: Run,
+    /// Each planned user's snapshot facts.
+    facts_of: BTreeMap<String, Vec<Fact>>,
+    /// Each planned user's remembered Connect user, as the ledger held it.
+    remembered: BTreeMap<String, Option<String>>,
 }
 
-/// [`run`], telling `progress` where it is.
-pub async fn run_with_progress<L, F, Fut>(
+impl Planned {
+    /// Whether applying may go ahead: not a dry run, and within the revocation cap.
+    pub fn proceeds(&self) -> bool {
+        !self.run.dry_run && self.run.stopped_at_cap.is_none()
+    }
+}
+
+/// Plans every user of `snapshot` from the ledger's facts merged with the snapshot's
+/// (reads only). Marks the run stopped at the cap when it would revoke more users than
+/// `options.max_revocations` (a dry run never stops: it shows what a run would do).
+pub async fn plan_run<L: Ledger>(
     snapshot: &Snapshot,
     config: &Config,
     ledger: &L,
     options: &RunOptions,
-    converge: &mut F,
-    progress: &(dyn Fn(Progress) + Send + Sync),
-) -> Result<Run, SyncError>
-where
-    L: Ledger,
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<Converged, SyncError>>,
-{
-    let everyone = users_in(snapshot);
-    progress(Progress::Read {
-        users: everyone.len(),
-    });
+) -> Result<Planned, SyncError> {
     let mut users = Vec::new();
     let mut facts_of = BTreeMap::new();
     let mut remembered = BTreeMap::new();
-    for okta_user_id in everyone {
+    for okta_user_id in users_in(snapshot) {
         let record = ledger.user_record(&okta_user_id).await?;
-        remembered.insert(okta_user_id.clone(), record.connect_user_id.clone());
         let facts = snapshot_facts(&okta_user_id, snapshot, config, &options.run_id);
         let mut merged = record.facts.clone();
         for fact in &facts {
@@ -547,45 +563,100 @@ where
         {
             continue;
         }
+        remembered.insert(okta_user_id.clone(), record.connect_user_id);
         facts_of.insert(okta_user_id, facts);
         users.push(line);
     }
-    let mut result = Run {
+    let mut run = Run {
         run_id: options.run_id.clone(),
         taken_at: snapshot.taken_at,
         dry_run: options.dry_run,
         stopped_at_cap: None,
+        queued: 0,
         users,
     };
-    if options.dry_run {
-        return Ok(result);
+    if !options.dry_run && run.revocations() > options.max_revocations {
+        run.stopped_at_cap = Some(options.max_revocations);
     }
-    if result.revocations() > options.max_revocations {
-        result.stopped_at_cap = Some(options.max_revocations);
-        return Ok(result);
+    Ok(Planned {
+        run,
+        facts_of,
+        remembered,
+    })
+}
+
+/// Records every planned user's snapshot facts (a later event is judged against them,
+/// changing or not) and makes each planned adoption the remembered Connect user, so the
+/// converge acts on exactly the user the plan named.
+async fn record(planned: &Planned, ledger: &impl Ledger) -> Result<(), SyncError> {
+    use futures_util::stream::{self, StreamExt, TryStreamExt};
+    stream::iter(planned.facts_of.values().flatten())
+        .map(|fact| async move { ledger.record_fact(fact).await.map(|_| ()) })
+        .buffer_unordered(FACT_WRITES_IN_FLIGHT)
+        .try_collect::<()>()
+        .await?;
+    for line in &planned.run.users {
+        let known = planned
+            .remembered
+            .get(&line.okta_user_id)
+            .cloned()
+            .flatten();
+        if let (Some(planned_id), None, true) = (
+            &line.connect_user_id,
+            known,
+            line.action.changes_something(),
+        ) {
+            ledger
+                .remember_connect_user(&line.okta_user_id, Some(planned_id))
+                .await?;
+        }
     }
-    let changing = result
-        .users
-        .iter()
-        .filter(|u| u.action.changes_something())
-        .count();
+    Ok(())
+}
+
+/// Plans every user of `snapshot`; then, unless a dry run or above the cap, records each
+/// user's snapshot facts and converges each changing user with `converge` (the engine's
+/// leased, paced converge), replacing its planned action by what the converge did.
+pub async fn run<L, F, Fut>(
+    snapshot: &Snapshot,
+    config: &Config,
+    ledger: &L,
+    options: &RunOptions,
+    mut converge: F,
+) -> Result<Run, SyncError>
+where
+    L: Ledger,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Converged, SyncError>>,
+{
+    let planned = plan_run(snapshot, config, ledger, options).await?;
+    apply(planned, ledger, &mut converge, &|_| {}).await
+}
+
+/// Applies a planned run in this process: records its facts and converges each changing
+/// user with `converge`, one at a time (the converge is paced), telling `progress`.
+/// Returns the plan unchanged when it does not proceed.
+pub async fn apply<L, F, Fut>(
+    planned: Planned,
+    ledger: &L,
+    converge: &mut F,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Run, SyncError>
+where
+    L: Ledger,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Converged, SyncError>>,
+{
+    if !planned.proceeds() {
+        return Ok(planned.run);
+    }
+    record(&planned, ledger).await?;
+    let mut result = planned.run;
+    let changing = result.changes();
     let mut applied = 0;
     for line in &mut result.users {
-        // Facts for everyone (a later event is judged against them); converges only where
-        // something changes, so an unchanged user costs no Connect call.
-        for fact in facts_of.get(&line.okta_user_id).into_iter().flatten() {
-            ledger.record_fact(fact).await?;
-        }
         if !line.action.changes_something() {
             continue;
-        }
-        // An adopted user (planned by login) becomes the remembered one, so the converge
-        // acts on exactly the user the plan named.
-        let known = remembered.get(&line.okta_user_id).cloned().flatten();
-        if let (Some(planned), None) = (&line.connect_user_id, known) {
-            ledger
-                .remember_connect_user(&line.okta_user_id, Some(planned))
-                .await?;
         }
         let converged = converge(line.okta_user_id.clone()).await;
         applied += 1;
@@ -604,6 +675,72 @@ where
         };
     }
     Ok(result)
+}
+
+/// Sends attempts per batch before a run gives up on the queue.
+const QUEUE_ATTEMPTS: u32 = 3;
+
+/// Applies a planned run through the queue: records its facts, then queues one
+/// [`ReconcileRequest`] per changing user, for workers to converge at the pace of the
+/// account's quotas. Entries the queue refuses are sent again (twice); a queue that keeps
+/// refusing fails the run (the requests already queued stay valid: the next run plans
+/// from what they changed). Returns the plan with `queued` set.
+pub async fn enqueue<L: Ledger, Q: EventQueue>(
+    planned: Planned,
+    ledger: &L,
+    queue: &Q,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Run, SyncError> {
+    if !planned.proceeds() {
+        return Ok(planned.run);
+    }
+    record(&planned, ledger).await?;
+    let mut run = planned.run;
+    let requests: Vec<QueueMessage> = run
+        .users
+        .iter()
+        .filter(|u| u.action.changes_something())
+        .enumerate()
+        .map(|(at, line)| {
+            ReconcileRequest {
+                run_id: run.run_id.clone(),
+                okta_user_id: line.okta_user_id.clone(),
+                taken_at: run.taken_at,
+            }
+            .to_message(at.to_string())
+        })
+        .collect();
+    let of = requests.len();
+    for batch in requests.chunks(MAX_BATCH_ENTRIES) {
+        let mut pending = batch.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            let refused = queue.send_batch(&pending).await.map_err(|e| {
+                SyncError::Transient(format!("queueing reconcile requests failed: {e}"))
+            })?;
+            if refused.is_empty() {
+                break;
+            }
+            if attempt >= QUEUE_ATTEMPTS {
+                let why = refused
+                    .first()
+                    .map(|r| r.reason.clone())
+                    .unwrap_or_default();
+                return Err(SyncError::Transient(format!(
+                    "the queue refused {} reconcile request(s) {QUEUE_ATTEMPTS} times: {why}",
+                    refused.len()
+                )));
+            }
+            pending.retain(|m| refused.iter().any(|r| r.entry_id == m.entry_id));
+        }
+        run.queued += batch.len();
+        progress(Progress::Applied {
+            done: run.queued,
+            of,
+        });
+    }
+    Ok(run)
 }
 
 /// The planned action, with the steps the converge really took.

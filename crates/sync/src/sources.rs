@@ -46,24 +46,23 @@ impl BoundSources {
         {
             return Ok(Arc::clone(bound));
         }
-        let mut bindings = ledger.source_bindings().await?;
-        let mut bound = config.with_bindings(&bindings);
-        if let Some(identity) = identity {
-            let unbound: Vec<AccessSource> = bound.unbound_sources().cloned().collect();
-            let mut learned = false;
-            for source in unbound {
-                if let Some(binding) = resolve(identity, &source, now).await {
-                    bindings.push(ledger.bind_source(&binding).await?);
-                    learned = true;
-                }
-            }
-            if learned {
-                bound = config.with_bindings(&bindings);
-            }
-        }
-        let bound = Arc::new(bound);
+        let bound = Arc::new(bind(config, ledger, identity, now, Store::Yes).await?);
         *cached = Some((Instant::now(), Arc::clone(&bound)));
         Ok(bound)
+    }
+
+    /// The config as [`BoundSources::config`] would bind it, without writing the
+    /// bindings it learns from Okta to the ledger and without caching (for dry runs).
+    pub async fn peek<L: Ledger, I: IdentitySource>(
+        &self,
+        config: &Config,
+        ledger: &L,
+        identity: Option<&I>,
+        now: UnixMillis,
+    ) -> Result<Arc<Config>, SyncError> {
+        Ok(Arc::new(
+            bind(config, ledger, identity, now, Store::No).await?,
+        ))
     }
 
     /// Forgets the cached copy, so the next [`config`](Self::config) reads the ledger.
@@ -73,6 +72,43 @@ impl BoundSources {
 }
 
 /// Looks `source` up in Okta: a group by exact name, an app by exact label.
+/// Whether bindings learned from Okta are written to the ledger.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Store {
+    Yes,
+    No,
+}
+
+/// `config` with the ledger's bindings, and names still unbound looked up in Okta.
+async fn bind<L: Ledger, I: IdentitySource>(
+    config: &Config,
+    ledger: &L,
+    identity: Option<&I>,
+    now: UnixMillis,
+    store: Store,
+) -> Result<Config, SyncError> {
+    let mut bindings = ledger.source_bindings().await?;
+    let bound = config.with_bindings(&bindings);
+    let Some(identity) = identity else {
+        return Ok(bound);
+    };
+    let unbound: Vec<AccessSource> = bound.unbound_sources().cloned().collect();
+    if unbound.is_empty() {
+        return Ok(bound);
+    }
+    for source in unbound {
+        if let Some(binding) = resolve(identity, &source, now).await {
+            bindings.push(match store {
+                // The ledger answers with the binding that holds (another worker's may
+                // have come first).
+                Store::Yes => ledger.bind_source(&binding).await?,
+                Store::No => binding,
+            });
+        }
+    }
+    Ok(config.with_bindings(&bindings))
+}
+
 async fn resolve<I: IdentitySource>(
     identity: &I,
     source: &AccessSource,

@@ -12,7 +12,7 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::LambdaEvent;
 use okta_connect_core::time::UnixMillis;
 
-pub use startup::{LambdaEngine, Startup, StartupError};
+pub use startup::{Clients, LambdaEngine, Startup, StartupError};
 
 /// One invocation: translate, process within the invocation's deadline, translate back.
 pub async fn handle(engine: &LambdaEngine, event: LambdaEvent<SqsEvent>) -> SqsBatchResponse {

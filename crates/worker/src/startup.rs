@@ -1,5 +1,7 @@
 //! What the worker Lambda reads at cold start, and the engine it builds from it, kept
-//! apart from `main.rs` so it can be tested without a process.
+//! apart from `main.rs` so it can be tested without a process. The reconcile Lambda
+//! starts the same way ([`Startup::from_env_sending_to`], [`Startup::clients`]), with
+//! the event queue in place of the dead-letter queue.
 
 use std::path::{Path, PathBuf};
 
@@ -18,8 +20,10 @@ use okta_connect_sync::Engine;
 pub const CONFIG_FILE_VAR: &str = "OKTA_CONNECT_CONFIG_FILE";
 /// The DynamoDB ledger table.
 pub const LEDGER_TABLE_VAR: &str = "OKTA_CONNECT_LEDGER_TABLE";
-/// The dead-letter queue's URL.
+/// The dead-letter queue's URL (the worker's).
 pub const DLQ_URL_VAR: &str = "OKTA_CONNECT_DLQ_URL";
+/// The event queue's URL (the reconcile Lambda's).
+pub const QUEUE_URL_VAR: &str = "OKTA_CONNECT_QUEUE_URL";
 /// An emulator endpoint for every AWS client (tests and local runs only).
 pub const ENDPOINT_URL_VAR: &str = "OKTA_CONNECT_AWS_ENDPOINT_URL";
 
@@ -32,7 +36,9 @@ pub type LambdaEngine = Engine<DynamoLedger, ConnectDirectory, SqsQueue, OktaApi
 pub struct Startup {
     pub config: Config,
     pub ledger_table: String,
-    pub dlq_url: String,
+    /// The queue this Lambda sends to: the dead-letter queue for the worker, the event
+    /// queue for the reconcile Lambda.
+    pub queue_url: String,
     pub endpoint_url: Option<String>,
     /// The folder of the config file: where `file:` credentials are read from.
     pub config_dir: PathBuf,
@@ -59,11 +65,20 @@ pub enum StartupError {
 }
 
 impl Startup {
-    /// Reads the settings from `vars` (pass `std::env::vars()`), reading the optional
-    /// config file with `read_file`; the whole config is validated here, once.
+    /// Reads the worker's settings from `vars` (pass `std::env::vars()`), reading the
+    /// optional config file with `read_file`; the whole config is validated here, once.
     pub fn from_env(
         vars: impl IntoIterator<Item = (String, String)>,
         read_file: impl Fn(&Path) -> std::io::Result<String>,
+    ) -> Result<Self, StartupError> {
+        Self::from_env_sending_to(vars, read_file, DLQ_URL_VAR)
+    }
+
+    /// [`Startup::from_env`] for a Lambda that sends to the queue named by `queue_var`.
+    pub fn from_env_sending_to(
+        vars: impl IntoIterator<Item = (String, String)>,
+        read_file: impl Fn(&Path) -> std::io::Result<String>,
+        queue_var: &'static str,
     ) -> Result<Self, StartupError> {
         let vars: Vec<(String, String)> = vars.into_iter().collect();
         let lookup = |name: &str| {
@@ -101,7 +116,7 @@ impl Startup {
             config,
             ledger_table: lookup(LEDGER_TABLE_VAR)
                 .ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
-            dlq_url: lookup(DLQ_URL_VAR).ok_or(StartupError::Missing(DLQ_URL_VAR))?,
+            queue_url: lookup(queue_var).ok_or(StartupError::Missing(queue_var))?,
             endpoint_url: lookup(ENDPOINT_URL_VAR),
             config_dir,
             okta_credential,
@@ -113,6 +128,19 @@ impl Startup {
     /// (one `GetSecretValue` for a `secret:` credential) or used: then no event is
     /// processed with display names where Okta's real ones were asked for.
     pub async fn build(self) -> Result<LambdaEngine, StartupError> {
+        let clients = self.clients().await?;
+        Ok(Engine::new(
+            clients.config,
+            clients.ledger,
+            clients.directory,
+            clients.queue,
+            clients.identity,
+        ))
+    }
+
+    /// The adapters this Lambda's engine is made of, built once per execution
+    /// environment (see [`Startup::build`] for the failures).
+    pub async fn clients(self) -> Result<Clients, StartupError> {
         let aws = sdk::load(&AwsSettings {
             region: self.config.region.clone(),
             endpoint_url: self.endpoint_url,
@@ -145,17 +173,24 @@ impl Startup {
                 )
             }
         };
-        let ledger = DynamoLedger::from_config(&aws, self.ledger_table);
-        let directory = ConnectDirectory::from_config(&aws, self.config.instance_id.to_string());
-        let dead_letters = SqsQueue::from_config(&aws, self.dlq_url);
-        Ok(Engine::new(
-            self.config,
-            ledger,
-            directory,
-            dead_letters,
+        Ok(Clients {
+            ledger: DynamoLedger::from_config(&aws, self.ledger_table),
+            directory: ConnectDirectory::from_config(&aws, self.config.instance_id.to_string()),
+            queue: SqsQueue::from_config(&aws, self.queue_url),
             identity,
-        ))
+            config: self.config,
+        })
     }
+}
+
+/// A deployed Lambda's adapters and its validated config.
+pub struct Clients {
+    pub config: Config,
+    pub ledger: DynamoLedger,
+    pub directory: ConnectDirectory,
+    /// The queue of [`Startup::queue_url`].
+    pub queue: SqsQueue,
+    pub identity: Option<OktaApi>,
 }
 
 #[cfg(test)]
@@ -192,7 +227,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(startup.ledger_table, "ledger");
-        assert_eq!(startup.dlq_url, "https://sqs.example/dlq");
+        assert_eq!(startup.queue_url, "https://sqs.example/dlq");
         assert_eq!(startup.endpoint_url, None);
         assert_eq!(
             startup.config.removal,

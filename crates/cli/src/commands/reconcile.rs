@@ -9,12 +9,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sdk::{self, AwsSettings};
-use okta_connect_core::ports::{EventQueue, Ledger, QueueError};
-use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_core::ports::Ledger;
 use okta_connect_local::SqliteLedger;
 use okta_connect_okta::{OktaApi, OktaApiSettings, OktaAuth, Secret};
-use okta_connect_sync::Engine;
 use okta_connect_sync::reconcile::{Action, Progress, Run, RunOptions};
+use okta_connect_sync::{Engine, NoDeadLetters};
 use serde::Serialize;
 
 use crate::commands::{ConfigArg, config_dir, init_logs, load_config};
@@ -55,17 +54,6 @@ pub struct Reconciled {
     #[serde(flatten)]
     pub run: Run,
     pub max_revocations: usize,
-}
-
-fn action_name(action: &Action) -> &'static str {
-    match action {
-        Action::Create => "create",
-        Action::Update { .. } => "update",
-        Action::Adopt { .. } => "adopt",
-        Action::Revoke { .. } => "revoke",
-        Action::Unchanged => "unchanged",
-        Action::Conflict { .. } => "conflict",
-    }
 }
 
 fn detail(action: &Action) -> String {
@@ -110,7 +98,7 @@ impl Report for Reconciled {
                 .run
                 .users
                 .iter()
-                .filter(|u| action_name(&u.action) == name)
+                .filter(|u| u.action.name() == name)
                 .count();
             summary.row([name.to_string(), n.to_string()]);
         }
@@ -135,7 +123,7 @@ impl Report for Reconciled {
             users.row([
                 u.okta_user_id.clone(),
                 u.login.clone().unwrap_or_default(),
-                action_name(&u.action).to_string(),
+                u.action.name().to_string(),
                 detail(&u.action),
                 u.mapping.clone().unwrap_or_else(|| "-".into()),
                 u.connect_user_id.clone().unwrap_or_else(|| "-".into()),
@@ -161,17 +149,6 @@ impl Report for Reconciled {
             ));
         }
         lines
-    }
-}
-
-/// Reconcile never dead-letters: its failures are in its report.
-struct NoDeadLetters;
-
-impl EventQueue for NoDeadLetters {
-    async fn send_batch(&self, _: &[QueueMessage]) -> Result<Vec<RejectedEntry>, QueueError> {
-        Err(QueueError::Permanent(
-            "reconcile reports its failures instead of dead-lettering them".into(),
-        ))
     }
 }
 

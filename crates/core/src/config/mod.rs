@@ -355,7 +355,18 @@ pub struct ReconcileSettings {
     /// A run that would revoke more Connect users than this applies nothing and says so
     /// (a mapping typo must not delete the contact centre).
     pub max_revocations: u32,
+    /// When the deployed reconcile runs: an EventBridge Scheduler expression,
+    /// `rate(N unit)` (at least 15 minutes: a run may take that long) or a six-field
+    /// `cron(...)` in UTC.
+    pub schedule: String,
+    /// Whether the deployed schedule is on; off, the reconcile Lambda still runs when
+    /// invoked by hand.
+    pub schedule_enabled: bool,
 }
+
+/// The default reconcile schedule: once a day catches dropped deliveries and drift
+/// within a day at a few dozen Okta and Connect reads per thousand users.
+pub const DEFAULT_RECONCILE_SCHEDULE: &str = "rate(1 day)";
 
 /// How the pipeline reaches Okta's management API. The credential itself is never here:
 /// [`OktaApiConfig::credentials`] says where to read it.
@@ -563,7 +574,7 @@ const SYNC_KEYS: &[&str] = &[
     "ON_LOGIN_CHANGE",
 ];
 const INGEST_KEYS: &[&str] = &["SECRET_HEADER", "MAX_BODY_BYTES"];
-const RECONCILE_KEYS: &[&str] = &["MAX_REVOCATIONS"];
+const RECONCILE_KEYS: &[&str] = &["MAX_REVOCATIONS", "SCHEDULE", "SCHEDULE_ENABLED"];
 const OKTA_API_KEYS: &[&str] = &[
     "ORG_URL",
     "CLIENT_ID",
@@ -1072,6 +1083,8 @@ impl Validator {
         let okta_api = self.okta_api(&okta_api);
         let reconcile = ReconcileSettings {
             max_revocations: self.number(&reconcile, "MAX_REVOCATIONS", 10_u32, |n| n <= 100_000),
+            schedule: self.schedule(&reconcile, "SCHEDULE"),
+            schedule_enabled: self.boolean(&reconcile, "SCHEDULE_ENABLED", true),
         };
 
         match (self.issues.is_empty(), instance_id, removal) {
@@ -1414,6 +1427,16 @@ impl Validator {
         }
     }
 
+    fn schedule(&mut self, view: &View<'_>, key: &str) -> String {
+        let Some((value, origin)) = view.value(key) else {
+            return DEFAULT_RECONCILE_SCHEDULE.to_string();
+        };
+        if let Err(why) = check_schedule(value) {
+            self.issue(view.key(key), origin, format!("{value:?} {why}"));
+        }
+        value.to_string()
+    }
+
     fn event_type(&mut self, view: &View<'_>, key: &str, default: &str) -> String {
         let Some((value, origin)) = view.value(key) else {
             return default.to_string();
@@ -1431,6 +1454,45 @@ impl Validator {
         }
         value.to_string()
     }
+}
+
+/// Checks an EventBridge Scheduler recurring expression: `rate(N minute[s]|hour[s]|day[s])`
+/// of at least 15 minutes, or `cron(` six fields `)`.
+fn check_schedule(value: &str) -> Result<(), &'static str> {
+    if let Some(inner) = value
+        .strip_prefix("rate(")
+        .and_then(|v| v.strip_suffix(')'))
+    {
+        let mut parts = inner.split_whitespace();
+        let (Some(n), Some(unit), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err("is not rate(N unit), e.g. rate(1 day)");
+        };
+        let n: u64 = n
+            .parse()
+            .map_err(|_| "is not rate(N unit), e.g. rate(1 day)")?;
+        let minutes = match unit {
+            "minute" | "hour" | "day" if n != 1 => return Err("needs a plural unit for N > 1"),
+            "minutes" | "hours" | "days" if n == 1 => return Err("needs a singular unit for 1"),
+            "minute" | "minutes" => n,
+            "hour" | "hours" => n.saturating_mul(60),
+            "day" | "days" => n.saturating_mul(1440),
+            _ => return Err("has a unit other than minutes, hours or days"),
+        };
+        if minutes < 15 {
+            return Err("is more often than every 15 minutes (a run may take 15 minutes)");
+        }
+        return Ok(());
+    }
+    if let Some(inner) = value
+        .strip_prefix("cron(")
+        .and_then(|v| v.strip_suffix(')'))
+    {
+        if inner.split_whitespace().count() == 6 {
+            return Ok(());
+        }
+        return Err("is not cron(minutes hours day-of-month month day-of-week year)");
+    }
+    Err("is not an EventBridge Scheduler expression: rate(1 day) or cron(0 3 * * ? *)")
 }
 
 fn malformed_id(value: &str) -> String {

@@ -148,6 +148,9 @@ fn every_invalid_config_names_its_key_and_line() {
     let cases: Vec<(String, &str, Origin, &str)> = vec![
         (with("[Okta Settings]\n"), "[Okta Settings]", Origin::Line(7), "unknown section"),
         (with("COLOR = blue\n"), "[Connect] COLOR", Origin::Line(7), "unknown key"),
+        (with("[Reconcile]\nSCHEDULE = rate(5 minutes)\n"), "[Reconcile] SCHEDULE", Origin::Line(8), "15 minutes"),
+        (with("[Reconcile]\nSCHEDULE = daily\n"), "[Reconcile] SCHEDULE", Origin::Line(8), "EventBridge Scheduler"),
+        (with("[Reconcile]\nSCHEDULE_ENABLED = maybe\n"), "[Reconcile] SCHEDULE_ENABLED", Origin::Line(8), "true or false"),
         (
             "[OKTA]\nGROUP_NAME = g\n[Connect]\nINSTANCE_ID = not-an-id\nROUTING_PROFILE_ID = 87654321-69fb-43b6-a5e6-f8666ac189cb\nSECURITY_PROFILE_IDS = 12345678-1234-2345-abd8-0aa7f5b46852\n".into(),
             "[Connect] INSTANCE_ID",
@@ -438,4 +441,40 @@ fn the_okta_api_section_is_optional_and_validated() {
         !e.to_string().contains("00abcdef-token"),
         "a credential pasted into the file is not echoed: {e}"
     );
+}
+
+#[test]
+fn reconcile_schedules_are_eventbridge_scheduler_expressions() {
+    let defaults = Config::from_ini(&with("")).unwrap().reconcile;
+    assert_eq!(defaults.schedule, DEFAULT_RECONCILE_SCHEDULE);
+    assert!(defaults.schedule_enabled);
+    for ok in [
+        "rate(1 day)",
+        "rate(15 minutes)",
+        "rate(6 hours)",
+        "rate(1 hour)",
+        "cron(0 3 * * ? *)",
+    ] {
+        assert_eq!(check_schedule(ok), Ok(()), "{ok}");
+    }
+    for bad in [
+        "rate(1 days)",
+        "rate(2 day)",
+        "rate(14 minutes)",
+        "rate(one day)",
+        "rate(1 week)",
+        "rate(1day)",
+        "cron(0 3 * * ?)",
+        "at(2026-12-01T00:00:00)",
+        "",
+    ] {
+        assert!(check_schedule(bad).is_err(), "{bad}");
+    }
+    let off = Config::from_ini(&with(
+        "[Reconcile]\nSCHEDULE = cron(30 2 ? * MON-FRI *)\nSCHEDULE_ENABLED = false\n",
+    ))
+    .unwrap()
+    .reconcile;
+    assert_eq!(off.schedule, "cron(30 2 ? * MON-FRI *)");
+    assert!(!off.schedule_enabled);
 }
