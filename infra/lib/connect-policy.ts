@@ -15,8 +15,10 @@ import { Acknowledgment } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { OktaConnectConfig } from './config';
 
-/** The tag keys the worker puts on Connect users it owns (core's `ownership` module). */
-export const OWNERSHIP_TAG_KEYS = ['okta-connect:okta-user-id', 'okta-connect:mapping'] as const;
+/** The tag keys the worker puts on Connect users it owns (core's `ownership::TAG_KEYS`):
+ * the Okta user id, the mapping, and the hierarchy group it set (cleared on a demotion
+ * only while it is still that group). */
+export const OWNERSHIP_TAG_KEYS = ['okta-connect:okta-user-id', 'okta-connect:mapping', 'okta-connect:hierarchy-group'] as const;
 
 /** Whether any mapping names a hierarchy group (the worker sets one only then). */
 export function usesHierarchy(config: OktaConnectConfig): boolean {
@@ -39,7 +41,7 @@ export function connectStatements(instanceArn: string, config: OktaConnectConfig
     statement('SetRoutingProfile', ['UpdateUserRoutingProfile'], [users, routingProfiles]),
     ...(hierarchy ? [statement('SetHierarchyGroup', ['UpdateUserHierarchy'], [users, hierarchyGroups])] : []),
     // Ownership tags on users it creates or adopts (crates/core/src/ownership.rs): the
-    // worker may set only its own two tag keys, so it cannot retag anything else.
+    // worker may set only its own three tag keys, so it cannot retag anything else.
     new iam.PolicyStatement({
       sid: 'TagOwnedUsers',
       actions: ['connect:TagResource'],

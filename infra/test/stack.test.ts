@@ -231,7 +231,9 @@ describe('the stack from the repository config.ini', () => {
       const tag = statements.filter((s) => [s.Action].flat().includes('connect:TagResource'));
       assert.equal(tag.length, 1);
       assert.deepEqual(tag[0].Condition, {
-        'ForAllValues:StringEquals': { 'aws:TagKeys': ['okta-connect:okta-user-id', 'okta-connect:mapping'] },
+        'ForAllValues:StringEquals': {
+          'aws:TagKeys': ['okta-connect:okta-user-id', 'okta-connect:mapping', 'okta-connect:hierarchy-group'],
+        },
       });
     });
 

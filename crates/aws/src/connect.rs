@@ -282,13 +282,14 @@ impl ConnectDirectory {
     async fn update_hierarchy(
         &self,
         user_id: &str,
-        hierarchy_group_id: &ConnectId,
+        hierarchy_group_id: Option<&ConnectId>,
     ) -> Result<(), DirectoryError> {
+        // Without a group id, UpdateUserHierarchy takes the user out of its group.
         self.client
             .update_user_hierarchy()
             .instance_id(&self.instance_id)
             .user_id(user_id)
-            .hierarchy_group_id(hierarchy_group_id.as_str())
+            .set_hierarchy_group_id(hierarchy_group_id.map(ToString::to_string))
             .send()
             .await
             .map(|_| ())
@@ -438,7 +439,8 @@ impl UserDirectory for ConnectDirectory {
                     .await
             }
             Change::Hierarchy { hierarchy_group_id } => {
-                self.update_hierarchy(user_id, hierarchy_group_id).await
+                self.update_hierarchy(user_id, hierarchy_group_id.as_ref())
+                    .await
             }
             Change::Tags { tags } => self.update_tags(user_id, tags).await,
         }

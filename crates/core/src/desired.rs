@@ -97,7 +97,11 @@ pub fn desired_user(
     let revoked = |because| match &username {
         Ok(username) => Desired::Revoked {
             username: username.clone(),
-            removal: config.removal.clone(),
+            // Suspension is temporary: its own policy keeps the Connect user by default.
+            removal: match because {
+                RevokedBecause::Suspended => config.suspension.clone(),
+                _ => config.removal.clone(),
+            },
             because,
         },
         // Nobody can exist in Connect under a name Connect rejects.

@@ -16,13 +16,31 @@ use crate::plan::ConnectUser;
 pub const OKTA_USER_TAG: &str = "okta-connect:okta-user-id";
 /// Tag key: the access mapping that granted the Connect user (informational).
 pub const MAPPING_TAG: &str = "okta-connect:mapping";
+/// Tag key: the hierarchy group the pipeline last set on the Connect user. A user moved
+/// to a mapping without a hierarchy group leaves the group only if it is still this one
+/// (an admin's own choice of group is kept).
+pub const HIERARCHY_TAG: &str = "okta-connect:hierarchy-group";
+/// Every tag key the pipeline writes (its IAM policy allows tagging with these alone).
+pub const TAG_KEYS: [&str; 3] = [OKTA_USER_TAG, MAPPING_TAG, HIERARCHY_TAG];
 
 /// The tags the pipeline puts on the Connect user of `desired`.
 pub fn tags_for(okta_user_id: &str, desired: &DesiredUser) -> BTreeMap<String, String> {
-    BTreeMap::from([
+    let mut tags = BTreeMap::from([
         (OKTA_USER_TAG.to_string(), okta_user_id.to_string()),
         (MAPPING_TAG.to_string(), desired.mapping.clone()),
-    ])
+    ]);
+    if let Some(group) = &desired.hierarchy_group_id {
+        tags.insert(HIERARCHY_TAG.to_string(), group.to_string());
+    }
+    tags
+}
+
+/// Whether `user`'s hierarchy group is the one the pipeline set (its [`HIERARCHY_TAG`]).
+pub fn hierarchy_set_by_pipeline(user: &ConnectUser) -> bool {
+    match (&user.hierarchy_group_id, user.tags.get(HIERARCHY_TAG)) {
+        (Some(group), Some(tagged)) => group == tagged,
+        _ => false,
+    }
 }
 
 /// Who a Connect user belongs to, by its tags.

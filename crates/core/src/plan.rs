@@ -41,8 +41,9 @@ pub enum Change {
     SecurityProfiles {
         security_profile_ids: Vec<ConnectId>,
     },
+    /// `None` takes the user out of any hierarchy group.
     Hierarchy {
-        hierarchy_group_id: ConnectId,
+        hierarchy_group_id: Option<ConnectId>,
     },
     /// Adds or replaces these tags (Connect's `TagResource` on the user's ARN); other
     /// tags stay.
@@ -100,30 +101,40 @@ pub fn plan(
         (Desired::Unmanaged, _) => Vec::new(),
         (Desired::Present(want), None) => vec![Step::Create(want.clone())],
         (Desired::Present(want), Some(have)) => {
+            // Access first: if a later step fails, a demoted user has already lost the
+            // old security profiles (a promoted one merely has the new ones early).
             let mut steps = Vec::new();
-            let mut identity = want.identity.clone();
-            if !send_email {
-                identity.email = have.identity.email.clone();
-            }
-            if identity != have.identity {
-                steps.push(Step::Update(Change::Identity { identity }));
+            if !same_set(&want.security_profile_ids, &have.security_profile_ids) {
+                steps.push(Step::Update(Change::SecurityProfiles {
+                    security_profile_ids: want.security_profile_ids.clone(),
+                }));
             }
             if want.routing_profile_id.as_str() != have.routing_profile_id {
                 steps.push(Step::Update(Change::RoutingProfile {
                     routing_profile_id: want.routing_profile_id.clone(),
                 }));
             }
-            if !same_set(&want.security_profile_ids, &have.security_profile_ids) {
-                steps.push(Step::Update(Change::SecurityProfiles {
-                    security_profile_ids: want.security_profile_ids.clone(),
-                }));
+            match &want.hierarchy_group_id {
+                Some(group) if have.hierarchy_group_id.as_deref() != Some(group.as_str()) => {
+                    steps.push(Step::Update(Change::Hierarchy {
+                        hierarchy_group_id: Some(group.clone()),
+                    }));
+                }
+                // Demoted to a mapping without a group, or the mapping lost its group:
+                // leave the group the pipeline set, never one an admin chose.
+                None if ownership::hierarchy_set_by_pipeline(have) => {
+                    steps.push(Step::Update(Change::Hierarchy {
+                        hierarchy_group_id: None,
+                    }));
+                }
+                _ => {}
             }
-            if let Some(group) = &want.hierarchy_group_id
-                && have.hierarchy_group_id.as_deref() != Some(group.as_str())
-            {
-                steps.push(Step::Update(Change::Hierarchy {
-                    hierarchy_group_id: group.clone(),
-                }));
+            let mut identity = want.identity.clone();
+            if !send_email {
+                identity.email = have.identity.email.clone();
+            }
+            if identity != have.identity {
+                steps.push(Step::Update(Change::Identity { identity }));
             }
             let tags: BTreeMap<String, String> = ownership::tags_for(okta_user_id, want)
                 .into_iter()
@@ -138,8 +149,13 @@ pub fn plan(
         (Desired::Revoked { removal, .. }, Some(have)) => match removal {
             RemovalPolicy::Delete => vec![Step::Delete],
             RemovalPolicy::Ignore => Vec::new(),
+            // No profile configured: nothing can be planned (converge refuses such a
+            // revocation with the key to set; reconcile reports it as a conflict).
             RemovalPolicy::NoPermission {
-                security_profile_id,
+                security_profile_id: None,
+            } => Vec::new(),
+            RemovalPolicy::NoPermission {
+                security_profile_id: Some(security_profile_id),
             } => {
                 let only = std::slice::from_ref(security_profile_id);
                 if same_set(only, &have.security_profile_ids) {

@@ -11,10 +11,11 @@
 use okta_connect_core::config::{Config, LoginChange};
 use okta_connect_core::desired::{Desired, RevokedBecause, desired_user};
 use okta_connect_core::fact::OktaStatus;
+use okta_connect_core::fact::UserFacts;
 use okta_connect_core::outcome::{Converged, DesiredState, StepKind};
 use okta_connect_core::ownership::{self, Owner, UserFilter};
-use okta_connect_core::plan::{ConnectUser, Step, plan};
-use okta_connect_core::ports::{DirectoryError, IdentitySource, Ledger, UserDirectory};
+use okta_connect_core::plan::{Change, ConnectUser, Step, plan};
+use okta_connect_core::ports::{DirectoryError, IdentitySource, Ledger, UserDirectory, UserRecord};
 
 use crate::error::SyncError;
 
@@ -25,6 +26,10 @@ use crate::error::SyncError;
 /// deleted behind our back) are worth retrying; permanent ones (Connect rejects a value,
 /// a Connect user owned by another Okta user, an untagged one when adoption is off, a
 /// changed login under `ON_LOGIN_CHANGE = FAIL`) are not.
+///
+/// Facts recorded while it runs are not missed: the facts are read again before the
+/// first write and once the writes are done, and the user is converged again from the
+/// newer facts (at most [`MAX_ROUNDS`] times; the steps of every round are reported).
 pub async fn converge_user<L, D, I>(
     okta_user_id: &str,
     config: &Config,
@@ -37,7 +42,72 @@ where
     D: UserDirectory,
     I: IdentitySource,
 {
-    let record = ledger.user_record(okta_user_id).await?;
+    let mut steps = Vec::new();
+    let mut round = 0;
+    loop {
+        round += 1;
+        let record = ledger.user_record(okta_user_id).await?;
+        let converged = match converge_once(
+            okta_user_id,
+            &record,
+            config,
+            ledger,
+            directory,
+            identity,
+        )
+        .await?
+        {
+            Round::Done(converged) => converged,
+            Round::Stale if round < MAX_ROUNDS => {
+                tracing::info!(
+                    okta_user_id,
+                    "newer facts arrived before the first write; planning again"
+                );
+                continue;
+            }
+            Round::Stale => {
+                return Err(SyncError::Transient(
+                    "the user's facts kept changing while converging".into(),
+                ));
+            }
+        };
+        steps.extend(converged.steps.iter().copied());
+        let after = ledger.user_record(okta_user_id).await?;
+        if after.facts == record.facts || round >= MAX_ROUNDS {
+            return Ok(Converged { steps, ..converged });
+        }
+        tracing::info!(
+            okta_user_id,
+            "newer facts arrived while converging; converging again"
+        );
+    }
+}
+
+/// Converge rounds one call makes at most: a user whose facts change faster than this is
+/// handed back (transient) rather than converged forever.
+pub const MAX_ROUNDS: usize = 3;
+
+/// How one round ended.
+enum Round {
+    Done(Converged),
+    /// The facts changed between planning and the first write: nothing was written.
+    Stale,
+}
+
+/// One round: plan from `record`, apply.
+async fn converge_once<L, D, I>(
+    okta_user_id: &str,
+    record: &UserRecord,
+    config: &Config,
+    ledger: &L,
+    directory: &D,
+    identity: Option<&I>,
+) -> Result<Round, SyncError>
+where
+    L: Ledger,
+    D: UserDirectory,
+    I: IdentitySource,
+{
     let mut desired = desired_user(&record.facts, None, config)?;
     if let (Desired::Present(_), Some(identity)) = (&desired, identity) {
         // Real names only matter for a user who should exist; one Okta call, not two.
@@ -61,24 +131,38 @@ where
                 .min_by(|a, b| a.id.cmp(&b.id)),
         };
         if let Some(user) = owned.filter(|u| Owner::of(u) == Owner::Okta(okta_user_id)) {
-            desired = Desired::Revoked {
-                username: user.username.clone(),
-                removal: config.removal.clone(),
-                because: match status {
-                    OktaStatus::Suspended => RevokedBecause::Suspended,
-                    _ => RevokedBecause::Deactivated,
+            desired = match status {
+                OktaStatus::Suspended => Desired::Revoked {
+                    username: user.username.clone(),
+                    removal: config.suspension.clone(),
+                    because: RevokedBecause::Suspended,
+                },
+                _ => Desired::Revoked {
+                    username: user.username.clone(),
+                    removal: config.removal.clone(),
+                    because: RevokedBecause::Deactivated,
                 },
             };
             found_for_status = Some(user);
         }
     }
+    if let Desired::Revoked { removal, .. } = &desired
+        && removal.lacks_profile()
+    {
+        return Err(SyncError::Permanent(
+            config
+                .check_revocations_can_run()
+                .err()
+                .unwrap_or_else(|| "no no-permission security profile is configured".into()),
+        ));
+    }
     let username = match &desired {
         Desired::Unmanaged => {
-            return Ok(Converged {
+            return Ok(Round::Done(Converged {
                 desired: DesiredState::Unmanaged,
                 steps: Vec::new(),
                 connect_user_id: None,
-            });
+            }));
         }
         Desired::Present(user) => user.username.clone(),
         Desired::Revoked { username, .. } => username.clone(),
@@ -89,6 +173,7 @@ where
         ledger,
         directory,
         okta_user_id,
+        planned_from: &record.facts,
     };
     let mut done = Converged {
         desired: DesiredState::from(&desired),
@@ -129,13 +214,26 @@ where
                 )));
             }
             LoginChange::Replace => {
+                if apply.stale().await? {
+                    return Ok(Round::Stale);
+                }
                 apply.revoke_old(user, &mut done).await?;
                 owned = None;
             }
         }
     }
-    apply.run(owned, remembered, &mut done).await?;
-    Ok(done)
+    if apply.run(owned, remembered, &mut done).await? == Ran::Stale {
+        return Ok(Round::Stale);
+    }
+    Ok(Round::Done(done))
+}
+
+/// Whether [`Apply::run`] applied its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    Applied,
+    /// The facts changed before the first write: nothing was written.
+    Stale,
 }
 
 /// One converge's context, so the apply loop reads as the plan it follows.
@@ -145,6 +243,8 @@ struct Apply<'a, L, D> {
     ledger: &'a L,
     directory: &'a D,
     okta_user_id: &'a str,
+    /// The facts the plan was made from.
+    planned_from: &'a UserFacts,
 }
 
 impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
@@ -153,7 +253,7 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
         current: Option<ConnectUser>,
         remembered: Option<&str>,
         done: &mut Converged,
-    ) -> Result<(), SyncError> {
+    ) -> Result<Ran, SyncError> {
         let send_email = self.config.send_email;
         let mut steps = plan(
             self.okta_user_id,
@@ -161,6 +261,11 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
             current.as_ref(),
             send_email,
         );
+        // Before the first write: a fact recorded since the plan was made (by another
+        // worker, which waits for this one's lease) makes the plan stale.
+        if !steps.is_empty() && done.steps.is_empty() && self.stale().await? {
+            return Ok(Ran::Stale);
+        }
         let mut user_id = current.map(|u| u.id);
         let mut index = 0;
         while index < steps.len() {
@@ -213,7 +318,9 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
                     user_id = None;
                 }
                 (Step::Update(change), Some(id)) => {
-                    self.directory.update(id, change).await.map_err(vanished)?;
+                    if let Err(e) = self.directory.update(id, change).await {
+                        return Err(self.update_failed(id, change, e).await);
+                    }
                     done.steps.push(change.kind());
                 }
             }
@@ -228,7 +335,13 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
             self.remember(user_id.as_deref()).await?;
         }
         done.connect_user_id = user_id;
-        Ok(())
+        Ok(Ran::Applied)
+    }
+
+    /// Whether the ledger's facts differ from the ones the plan was made from.
+    async fn stale(&self) -> Result<bool, SyncError> {
+        let now = self.ledger.user_record(self.okta_user_id).await?;
+        Ok(now.facts != *self.planned_from)
     }
 
     /// `user` if this Okta user may act on it: tagged for it, or untagged (then adopted
@@ -263,6 +376,14 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
     /// Revokes the owned Connect user left under an old username, by the removal policy,
     /// and forgets it, so a new one can be created under the new username.
     async fn revoke_old(&self, old: &ConnectUser, done: &mut Converged) -> Result<(), SyncError> {
+        if self.config.removal.lacks_profile() {
+            return Err(SyncError::Permanent(
+                self.config
+                    .check_revocations_can_run()
+                    .err()
+                    .unwrap_or_default(),
+            ));
+        }
         let revoked = Desired::Revoked {
             username: old.username.clone(),
             removal: self.config.removal.clone(),
@@ -306,12 +427,27 @@ impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
     }
 }
 
-/// A user deleted behind our back between read and write: re-read and converge again.
-fn vanished(e: DirectoryError) -> SyncError {
-    match e {
-        DirectoryError::NotFound(m) => {
-            SyncError::Transient(format!("Connect user disappeared while converging: {m}"))
+impl<L: Ledger, D: UserDirectory> Apply<'_, L, D> {
+    /// Classifies a failed update of user `id`. Connect answers an unknown profile or
+    /// hierarchy id with a 400 (permanent already) or with `ResourceNotFound`, which
+    /// also means "no such user": the user is looked up to tell them apart. Gone, it was
+    /// deleted behind our back (transient: re-read and converge again); still there, the
+    /// change names something Connect does not have — a config error, permanent.
+    async fn update_failed(&self, id: &str, change: &Change, e: DirectoryError) -> SyncError {
+        let DirectoryError::NotFound(message) = e else {
+            return e.into();
+        };
+        match self.directory.describe(id).await {
+            Ok(None) => SyncError::Transient(format!(
+                "Connect user disappeared while converging: {message}"
+            )),
+            Ok(Some(_)) => SyncError::Permanent(format!(
+                "Connect refused {} of user {id} with \"not found\" although the user exists: \
+                 an id in config.ini (routing profile, security profile or hierarchy group) is \
+                 not in the instance: {message}",
+                change.kind()
+            )),
+            Err(other) => other.into(),
         }
-        other => other.into(),
     }
 }

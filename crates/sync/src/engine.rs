@@ -120,6 +120,11 @@ impl Default for Settings {
 /// the backoff runs out of time; then yields the last result. A macro, not a function
 /// taking a closure: closures returning borrowing futures defeat the compiler's `Send`
 /// inference (rust-lang/rust#64552) once the batch future is spawned.
+///
+/// Every attempt is bounded by the invocation's deadline less the safety margin: a slow
+/// Connect or DynamoDB call becomes a transient failure (the message is handed back)
+/// instead of a Lambda timeout that fails the whole batch and raises every message's
+/// receive count toward the dead-letter queue.
 macro_rules! retrying {
     ($engine:expr, $deadline:expr, $attempt:expr) => {{
         let mut backoff = Backoff::new(
@@ -128,8 +133,18 @@ macro_rules! retrying {
             $engine.settings.safety_margin,
             $deadline,
         );
+        let cutoff = $deadline
+            .checked_sub($engine.settings.safety_margin)
+            .unwrap_or($deadline);
         loop {
-            match $attempt.await {
+            let attempt = match tokio::time::timeout_at(cutoff, $attempt).await {
+                Ok(result) => result,
+                Err(_) => Err(SyncError::Transient(
+                    "the invocation's deadline came before this step finished: handed back"
+                        .into(),
+                )),
+            };
+            match attempt {
                 Err(SyncError::Transient(reason)) => match backoff.next_wait() {
                     Some(wait) => {
                         tracing::debug!(%reason, wait_ms = wait.as_millis() as u64, "retrying");
@@ -338,17 +353,14 @@ where
                     .await;
             }
             Err(e) => {
-                // Never retry what cannot change; remember why when the uuid is known.
-                let outcome = Outcome::Unparseable {
-                    reason: e.to_string(),
-                };
-                if let Some(uuid) = &report.event_uuid {
-                    let now = (self.clock)();
-                    self.ledger
-                        .complete_event(uuid, &outcome, now, self.retention())
-                        .await?;
-                }
-                return Ok(outcome);
+                // Never retried (it cannot change) and never completed: dead-lettered with
+                // its reason for an operator. Nothing is recorded under the uuid its
+                // attributes claim: attributes are hints, and that uuid may be a real
+                // event's.
+                report.event_uuid = None;
+                return Err(SyncError::Permanent(format!(
+                    "the message is neither an Okta event nor a reconcile request: {e}"
+                )));
             }
         };
         report.event_uuid = Some(event.uuid.clone());
@@ -489,17 +501,54 @@ where
             ));
         }
         let paced = Paced::new(&self.directory, &self.pacing);
-        let result = converge_user(
+        let converge = converge_user(
             okta_user_id,
             &config,
             &self.ledger,
             &paced,
             self.identity.as_ref(),
-        )
-        .await;
+        );
+        let result = self.renewing_lease(okta_user_id, holder, converge).await;
         // Best effort: an unreleased lease simply expires.
         let _ = self.ledger.release_user(okta_user_id, holder).await;
         result
+    }
+
+    /// Runs `work` while renewing `holder`'s lease on the user every third of its
+    /// length, so a converge slowed by pacing or retries never outlives its lease and
+    /// overlaps another worker's. A lease found taken by someone else (ours expired:
+    /// the ledger was unreachable for a whole lease) stops the work before its next step.
+    async fn renewing_lease<F>(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+        work: F,
+    ) -> Result<Converged, SyncError>
+    where
+        F: std::future::Future<Output = Result<Converged, SyncError>>,
+    {
+        let every = (self.settings.user_lease / 3).max(Duration::from_millis(10));
+        let mut renew = tokio::time::interval_at(Instant::now() + every, every);
+        let work = std::pin::pin!(work);
+        let mut work = work;
+        loop {
+            tokio::select! {
+                result = &mut work => return result,
+                _ = renew.tick() => {
+                    let now = (self.clock)();
+                    match self.ledger.lease_user(okta_user_id, holder, now, self.settings.user_lease).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            return Err(SyncError::Transient(
+                                "lost the user's lease to another worker while converging".into(),
+                            ));
+                        }
+                        // Still ours until it expires; the next tick tries again.
+                        Err(e) => tracing::warn!(okta_user_id, error = %e, "could not renew the user's lease"),
+                    }
+                }
+            }
+        }
     }
 
     /// One reconcile run (see [`crate::reconcile`]): reads Okta's members of every mapped

@@ -447,6 +447,13 @@ pub fn plan_user(
         // Otherwise never revoke by username alone.
         (Desired::Revoked { .. }, None, _) => Action::Unchanged,
     };
+    if let (Action::Revoke { .. }, Desired::Revoked { removal, .. }) = (&line.action, &desired)
+        && removal.lacks_profile()
+    {
+        line.action = Action::Conflict {
+            reason: config.check_revocations_can_run().err().unwrap_or_default(),
+        };
+    }
     line
 }
 

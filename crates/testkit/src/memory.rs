@@ -1006,7 +1006,7 @@ impl UserDirectory for MemoryDirectory {
                     .collect()
             }
             Change::Hierarchy { hierarchy_group_id } => {
-                user.hierarchy_group_id = Some(hierarchy_group_id.to_string())
+                user.hierarchy_group_id = hierarchy_group_id.as_ref().map(ToString::to_string)
             }
             Change::Tags { tags } => {
                 let mut merged = user.tags.clone();

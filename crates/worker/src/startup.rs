@@ -62,6 +62,9 @@ pub enum StartupError {
     /// The Okta API cannot be used as configured; the message names the key.
     #[error("[OktaApi]: {0}")]
     Okta(String),
+    /// A policy needs a setting that is missing; the message names the key.
+    #[error("{0}")]
+    Incomplete(String),
 }
 
 impl Startup {
@@ -100,6 +103,7 @@ impl Startup {
         };
         let config = Config::parse(&text, vars.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .map_err(|source| StartupError::Config { origin, source })?;
+
         let config_dir = lookup(CONFIG_FILE_VAR)
             .and_then(|p| PathBuf::from(p).parent().map(Path::to_path_buf))
             .unwrap_or_else(|| PathBuf::from("."));
@@ -112,7 +116,7 @@ impl Startup {
                 .map_err(|e| StartupError::Okta(e.to_string()))?,
             ),
         };
-        Ok(Self {
+        let startup = Self {
             config,
             ledger_table: lookup(LEDGER_TABLE_VAR)
                 .ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
@@ -120,7 +124,13 @@ impl Startup {
             endpoint_url: lookup(ENDPOINT_URL_VAR),
             config_dir,
             okta_credential,
-        })
+        };
+        // A deployed Lambda must never meet a revocation it cannot apply.
+        startup
+            .config
+            .check_revocations_can_run()
+            .map_err(StartupError::Incomplete)?;
+        Ok(startup)
     }
 
     /// Builds the SDK clients and the Okta API adapter (once per execution environment)
@@ -317,6 +327,23 @@ mod tests {
         };
         assert!(err.to_string().contains("private key"), "{err}");
         assert!(!err.to_string().contains("not a pem"), "{err}");
+    }
+
+    #[test]
+    fn a_no_permission_policy_without_its_profile_stops_start_up() {
+        let err = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+                ("OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID", ""),
+            ]),
+            |_| Ok(okta_connect_testkit::fixtures::CONFIG_INI.to_string()),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("NO_PERMISSION_SECURITY_PROFILE_ID"), "{text}");
+        assert!(text.contains("SUSPEND_POLICY"), "{text}");
     }
 
     #[test]

@@ -68,8 +68,13 @@ pub enum RemovalPolicy {
     /// DeleteUser. The user's history stays in Connect's reports; the login is gone.
     Delete,
     /// Keep the user but replace its security profiles with this one (one that grants
-    /// nothing), so it can sign in to nothing and be restored with its id intact.
-    NoPermission { security_profile_id: ConnectId },
+    /// nothing), so it can sign in to nothing and be restored with its id, audit history
+    /// and quick connects intact. `None`: `[Sync] NO_PERMISSION_SECURITY_PROFILE_ID` is
+    /// unset, for a deployment whose stack creates the profile and sets the key; nothing
+    /// runs a revocation without it ([`Config::unset_no_permission_profile`]).
+    NoPermission {
+        security_profile_id: Option<ConnectId>,
+    },
     /// Leave the Connect user as it is.
     Ignore,
 }
@@ -88,15 +93,40 @@ pub enum UsernameSource {
     Email,
 }
 
+impl RemovalPolicy {
+    /// This policy with the no-permission profile `id` filled in where it needs one.
+    fn with_profile(self, id: Option<&ConnectId>) -> Self {
+        match self {
+            RemovalPolicy::NoPermission { .. } => RemovalPolicy::NoPermission {
+                security_profile_id: id.cloned(),
+            },
+            other => other,
+        }
+    }
+
+    /// Whether this policy needs a no-permission profile that is not configured.
+    pub fn lacks_profile(&self) -> bool {
+        matches!(
+            self,
+            RemovalPolicy::NoPermission {
+                security_profile_id: None
+            }
+        )
+    }
+}
+
 impl fmt::Display for RemovalPolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RemovalPolicy::Delete => f.write_str("delete the Connect user"),
             RemovalPolicy::NoPermission {
-                security_profile_id,
-            } => write!(
-                f,
-                "keep the Connect user with only security profile {security_profile_id}"
+                security_profile_id: Some(id),
+            } => write!(f, "keep the Connect user with only security profile {id}"),
+            RemovalPolicy::NoPermission {
+                security_profile_id: None,
+            } => f.write_str(
+                "keep the Connect user with only the no-permission security profile \
+                 (NO_PERMISSION_SECURITY_PROFILE_ID, unset)",
             ),
             RemovalPolicy::Ignore => f.write_str("leave the Connect user as it is"),
         }
@@ -332,7 +362,12 @@ pub struct Config {
     pub events: MembershipEventTypes,
     /// Sorted by priority, winner first.
     pub mappings: Vec<AccessMapping>,
+    /// What revocation means when the Okta user left every mapping, was deactivated, or
+    /// its login changed.
     pub removal: RemovalPolicy,
+    /// What revocation means while the Okta user is suspended: by default the
+    /// no-permission profile, so an unsuspend restores the same Connect user.
+    pub suspension: RemovalPolicy,
     pub username_source: UsernameSource,
     /// Whether an existing, untagged Connect user with the wanted username becomes this
     /// pipeline's own (tagged) instead of a conflict.
@@ -460,7 +495,10 @@ pub struct SamlFederation {
 pub struct IngestSettings {
     /// The header Okta sends the shared secret in (Okta's `authScheme.key`), lower-case.
     pub secret_header: String,
-    /// Larger bodies are refused with 413 before parsing.
+    /// Larger bodies are refused with 413 before parsing (after the secret is checked).
+    /// Default 6 MiB: the largest request Lambda's synchronous invocation (6 MB payload,
+    /// the API Gateway event included) can hand over; API Gateway's HTTP API accepts
+    /// 10 MB. At most 10 MiB.
     pub max_body_bytes: usize,
 }
 
@@ -567,6 +605,7 @@ const CONNECT_KEYS: &[&str] = &[
 ];
 const SYNC_KEYS: &[&str] = &[
     "REMOVAL_POLICY",
+    "SUSPEND_POLICY",
     "NO_PERMISSION_SECURITY_PROFILE_ID",
     "USERNAME_SOURCE",
     "LEDGER_RETENTION_DAYS",
@@ -605,6 +644,34 @@ const MAPPING_KEYS: &[&str] = &[
 const MAPPING_PREFIX: &str = "MAPPING ";
 
 impl Config {
+    /// The policy keys that are `NO_PERMISSION` while `[Sync]
+    /// NO_PERMISSION_SECURITY_PROFILE_ID` is unset (empty: every policy can run). A
+    /// process that may revoke refuses to start while this is not empty; the stack
+    /// creates a no-permission profile and sets the key for its Lambdas.
+    pub fn unset_no_permission_profile(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if self.removal.lacks_profile() {
+            keys.push("REMOVAL_POLICY");
+        }
+        if self.suspension.lacks_profile() {
+            keys.push("SUSPEND_POLICY");
+        }
+        keys
+    }
+
+    /// The [`Config::unset_no_permission_profile`] check as an error naming the key.
+    pub fn check_revocations_can_run(&self) -> Result<(), String> {
+        match self.unset_no_permission_profile().as_slice() {
+            [] => Ok(()),
+            keys => Err(format!(
+                "[Sync] NO_PERMISSION_SECURITY_PROFILE_ID is unset but {} = NO_PERMISSION: set it \
+                 to the id of a security profile that grants nothing (a deployed stack creates \
+                 one and sets it itself)",
+                keys.join(" and ")
+            )),
+        }
+    }
+
     /// Parses INI text with no environment overrides.
     pub fn from_ini(text: &str) -> Result<Self, ConfigError> {
         Self::parse(text, std::iter::empty::<(String, String)>())
@@ -1012,36 +1079,23 @@ impl Validator {
             );
         }
 
-        let removal = match sync.value("REMOVAL_POLICY") {
-            None => Some(RemovalPolicy::Delete),
-            Some((v, origin)) => match normalize(v).as_str() {
-                "DELETE" => Some(RemovalPolicy::Delete),
-                "IGNORE" => Some(RemovalPolicy::Ignore),
-                "NO_PERMISSION" => match sync.value("NO_PERMISSION_SECURITY_PROFILE_ID") {
-                    Some(_) => self
-                        .optional_id(&sync, "NO_PERMISSION_SECURITY_PROFILE_ID")
-                        .map(|security_profile_id| RemovalPolicy::NoPermission {
-                            security_profile_id,
-                        }),
-                    None => {
-                        self.issue(
-                            sync.key("NO_PERMISSION_SECURITY_PROFILE_ID"),
-                            origin,
-                            "required when REMOVAL_POLICY = NO_PERMISSION: the id of a \
-                             security profile that grants nothing",
-                        );
-                        None
-                    }
-                },
-                _ => {
-                    self.issue(
-                        sync.key("REMOVAL_POLICY"),
-                        origin,
-                        format!("{v:?} is not one of DELETE, NO_PERMISSION, IGNORE"),
-                    );
-                    None
-                }
+        let removal = self.policy(&sync, "REMOVAL_POLICY", RemovalPolicy::Delete);
+        let suspension = self.policy(
+            &sync,
+            "SUSPEND_POLICY",
+            RemovalPolicy::NoPermission {
+                security_profile_id: None,
             },
+        );
+        let (removal, suspension) = match (removal, suspension) {
+            (Some(r), Some(s)) => {
+                let id = self.optional_id(&sync, "NO_PERMISSION_SECURITY_PROFILE_ID");
+                (
+                    Some(r.with_profile(id.as_ref())),
+                    s.with_profile(id.as_ref()),
+                )
+            }
+            _ => (None, RemovalPolicy::Ignore),
         };
         let username_source = match sync.value("USERNAME_SOURCE") {
             None => UsernameSource::Login,
@@ -1099,6 +1153,7 @@ impl Validator {
                 events,
                 mappings,
                 removal,
+                suspension,
                 username_source,
                 adopt_existing_users,
                 on_login_change,
@@ -1139,7 +1194,11 @@ impl Validator {
                 v.to_ascii_lowercase()
             }
         };
-        let max_body_bytes = self.number(view, "MAX_BODY_BYTES", 1_048_576_usize, |n| {
+        // 6 MiB: Lambda's synchronous invocation payload limit ("6 MB", refused beyond
+        // 6,291,456 bytes), below API Gateway HTTP API's 10 MB payload quota; any body
+        // that reaches the ingest Lambda is smaller (see okta_connect_ingest's
+        // DEFAULT_MAX_BODY_BYTES, which must equal it).
+        let max_body_bytes = self.number(view, "MAX_BODY_BYTES", 6_291_456_usize, |n| {
             (1024..=10 * 1_048_576).contains(&n)
         });
 
@@ -1423,6 +1482,33 @@ impl Validator {
                     format!("{value:?} is not an allowed number"),
                 );
                 default
+            }
+        }
+    }
+
+    /// One of DELETE, NO_PERMISSION (its profile id filled in by the caller), IGNORE.
+    fn policy(
+        &mut self,
+        view: &View<'_>,
+        key: &str,
+        default: RemovalPolicy,
+    ) -> Option<RemovalPolicy> {
+        let Some((value, origin)) = view.value(key) else {
+            return Some(default);
+        };
+        match normalize(value).as_str() {
+            "DELETE" => Some(RemovalPolicy::Delete),
+            "IGNORE" => Some(RemovalPolicy::Ignore),
+            "NO_PERMISSION" => Some(RemovalPolicy::NoPermission {
+                security_profile_id: None,
+            }),
+            _ => {
+                self.issue(
+                    view.key(key),
+                    origin,
+                    format!("{value:?} is not one of DELETE, NO_PERMISSION, IGNORE"),
+                );
+                None
             }
         }
     }

@@ -63,7 +63,8 @@ fn the_original_samples_file_reads_as_intended() {
     assert_eq!(config.ledger_retention_days, 30);
     assert_eq!(config.region, None);
     assert_eq!(config.ingest.secret_header, "authorization");
-    assert_eq!(config.ingest.max_body_bytes, 1_048_576);
+    // Lambda's synchronous payload limit (6 MiB): the most a delivery can be.
+    assert_eq!(config.ingest.max_body_bytes, 6 * 1024 * 1024);
 }
 
 #[test]
@@ -117,7 +118,7 @@ fn environment_overrides_keys_and_names_itself_in_errors() {
     assert_eq!(
         config.removal,
         RemovalPolicy::NoPermission {
-            security_profile_id: id("e3b0c442-98fc-4c14-9afb-f4c8996fb924")
+            security_profile_id: Some(id("e3b0c442-98fc-4c14-9afb-f4c8996fb924"))
         }
     );
     let order: Vec<(&str, u32)> = config
@@ -218,12 +219,7 @@ fn every_invalid_config_names_its_key_and_line() {
             "required",
         ),
         (with("[Sync]\nREMOVAL_POLICY = archive\n"), "[Sync] REMOVAL_POLICY", Origin::Line(8), "not one of"),
-        (
-            with("[Sync]\nREMOVAL_POLICY = NO_PERMISSION\n"),
-            "[Sync] NO_PERMISSION_SECURITY_PROFILE_ID",
-            Origin::Line(8),
-            "required when",
-        ),
+        (with("[Sync]\nSUSPEND_POLICY = disable\n"), "[Sync] SUSPEND_POLICY", Origin::Line(8), "not one of"),
         (with("[Sync]\nUSERNAME_SOURCE = upn\n"), "[Sync] USERNAME_SOURCE", Origin::Line(8), "not one of"),
         (with("[Sync]\nLEDGER_RETENTION_DAYS = 0\n"), "[Sync] LEDGER_RETENTION_DAYS", Origin::Line(8), "not an allowed number"),
         (with("REQUESTS_PER_SECOND = -1\n"), "[Connect] REQUESTS_PER_SECOND", Origin::Line(7), "not an allowed number"),
@@ -477,4 +473,57 @@ fn reconcile_schedules_are_eventbridge_scheduler_expressions() {
     .reconcile;
     assert_eq!(off.schedule, "cron(30 2 ? * MON-FRI *)");
     assert!(!off.schedule_enabled);
+}
+
+#[test]
+fn ingest_body_limit_defaults_to_lambdas_payload_limit_and_stays_within_api_gateways() {
+    let defaults = IngestSettings::parse("", std::iter::empty::<(&str, &str)>()).unwrap();
+    assert_eq!(defaults.max_body_bytes, 6_291_456);
+    for (value, ok) in [
+        ("1023", false),
+        ("1024", true),
+        ("6291456", true),
+        ("10485760", true),
+        ("10485761", false),
+    ] {
+        let parsed = IngestSettings::parse("", [("OKTA_CONNECT__INGEST__MAX_BODY_BYTES", value)]);
+        assert_eq!(parsed.is_ok(), ok, "{value}");
+    }
+}
+
+#[test]
+fn suspension_keeps_the_connect_user_by_default_and_a_missing_profile_is_named() {
+    // Unset profile id: valid (a stack creates the profile and sets the key), but
+    // nothing that revokes may run with it.
+    let config = Config::from_ini(&with("[Sync]\nREMOVAL_POLICY = NO_PERMISSION\n")).unwrap();
+    assert_eq!(
+        config.suspension,
+        RemovalPolicy::NoPermission {
+            security_profile_id: None
+        }
+    );
+    assert_eq!(
+        config.unset_no_permission_profile(),
+        ["REMOVAL_POLICY", "SUSPEND_POLICY"]
+    );
+    let why = config.check_revocations_can_run().unwrap_err();
+    assert!(why.contains("NO_PERMISSION_SECURITY_PROFILE_ID"), "{why}");
+
+    let profile = "e3b0c442-98fc-4c14-9afb-f4c8996fb924";
+    let config = Config::from_ini(&with(&format!(
+        "[Sync]\nNO_PERMISSION_SECURITY_PROFILE_ID = {profile}\n"
+    )))
+    .unwrap();
+    assert_eq!(config.removal, RemovalPolicy::Delete);
+    assert_eq!(
+        config.suspension,
+        RemovalPolicy::NoPermission {
+            security_profile_id: Some(id(profile))
+        }
+    );
+    assert_eq!(config.check_revocations_can_run(), Ok(()));
+
+    let config = Config::from_ini(&with("[Sync]\nSUSPEND_POLICY = DELETE\n")).unwrap();
+    assert_eq!(config.suspension, RemovalPolicy::Delete);
+    assert!(config.unset_no_permission_profile().is_empty());
 }

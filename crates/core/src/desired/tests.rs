@@ -227,7 +227,7 @@ fn desired_state_table() {
             "suspended",
             vec![group(1, 1, AGENTS, true), status(2, 2, Suspended)],
             &d,
-            "revoked:Suspended:delete",
+            "revoked:Suspended:no_permission",
         ),
         (
             "deactivated then reactivated",
@@ -257,7 +257,7 @@ fn desired_state_table() {
                 status(2, 4, Active),
             ],
             &d,
-            "revoked:Suspended:delete",
+            "revoked:Suspended:no_permission",
         ),
         (
             "deactivated even if added later",
@@ -454,11 +454,12 @@ fn plan_applies_only_the_difference() {
         .collect();
     assert_eq!(
         names,
+        // Access first: a failure part-way never leaves more access than before.
         [
-            StepKind::UpdateIdentity,
-            StepKind::UpdateRoutingProfile,
             StepKind::UpdateSecurityProfiles,
-            StepKind::UpdateHierarchy
+            StepKind::UpdateRoutingProfile,
+            StepKind::UpdateHierarchy,
+            StepKind::UpdateIdentity,
         ]
     );
 
@@ -598,4 +599,89 @@ proptest! {
         }
         prop_assert_eq!(desired(&shuffled, &config), expected);
     }
+}
+
+#[test]
+fn a_hierarchy_group_the_pipeline_set_is_cleared_when_the_mapping_has_none() {
+    use crate::ownership::{HIERARCHY_TAG, MAPPING_TAG, OKTA_USER_TAG};
+    let config = Config::from_ini(fixtures::CONFIG_INI).unwrap();
+    // An agent (the default mapping has no hierarchy group).
+    let Desired::Present(agent) = desired(&[group(1, 1, AGENTS, true)], &config) else {
+        panic!("an agent");
+    };
+    assert_eq!(agent.hierarchy_group_id, None);
+    let user = |hierarchy: Option<&str>, tagged: Option<&str>| ConnectUser {
+        id: "c1".into(),
+        arn: None,
+        username: agent.username.clone(),
+        identity: agent.identity.clone(),
+        routing_profile_id: agent.routing_profile_id.to_string(),
+        security_profile_ids: agent
+            .security_profile_ids
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        hierarchy_group_id: hierarchy.map(String::from),
+        tags: [(OKTA_USER_TAG, "00u1"), (MAPPING_TAG, "default")]
+            .into_iter()
+            .chain(tagged.map(|t| (HIERARCHY_TAG, t)))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let present = Desired::Present(agent.clone());
+    let supervisors_group = "f0e1d2c3-b4a5-4697-8899-aabbccddeeff";
+    // Demoted from supervisor: the group the pipeline set (and tagged) is left.
+    assert_eq!(
+        plan(
+            "00u1",
+            &present,
+            Some(&user(Some(supervisors_group), Some(supervisors_group))),
+            false
+        ),
+        vec![Step::Update(Change::Hierarchy {
+            hierarchy_group_id: None
+        })]
+    );
+    // A group an admin chose by hand (untagged, or another than the tagged one) stays.
+    assert_eq!(
+        plan(
+            "00u1",
+            &present,
+            Some(&user(Some(supervisors_group), None)),
+            false
+        ),
+        vec![]
+    );
+    assert_eq!(
+        plan(
+            "00u1",
+            &present,
+            Some(&user(
+                Some("aaaaaaaa-b4a5-4697-8899-aabbccddeeff"),
+                Some(supervisors_group)
+            )),
+            false
+        ),
+        vec![]
+    );
+    // A supervisor gets the group and the tag that says the pipeline set it.
+    let supervisor = Desired::Present(DesiredUser {
+        hierarchy_group_id: Some(ConnectId::parse(supervisors_group).unwrap()),
+        mapping: "supervisors".into(),
+        ..agent.clone()
+    });
+    let steps = plan("00u1", &supervisor, Some(&user(None, None)), false);
+    assert_eq!(
+        steps[0],
+        Step::Update(Change::Hierarchy {
+            hierarchy_group_id: Some(ConnectId::parse(supervisors_group).unwrap())
+        })
+    );
+    let Some(Step::Update(Change::Tags { tags })) = steps.last() else {
+        panic!("tags last: {steps:?}");
+    };
+    assert_eq!(
+        tags.get(HIERARCHY_TAG).map(String::as_str),
+        Some(supervisors_group)
+    );
 }

@@ -25,22 +25,22 @@ use okta_connect_sync::{Disposition, Engine as Worker, NoIdentitySource};
 use okta_connect_testkit::{MotoServer, fixtures};
 use tokio::time::Instant;
 
-const INSTANCE: &str = "abcdefgh-0122-4131-adc2-a0ebe5a2b2a7";
-const AGENT_ROUTING: &str = "87654321-69fb-43b6-a5e6-f8666ac189cb";
-const SUPERVISOR_ROUTING: &str = "5b3c0f3e-8a31-4d2a-9a61-2f1d3c7e9b10";
+pub(crate) const INSTANCE: &str = "abcdefgh-0122-4131-adc2-a0ebe5a2b2a7";
+pub(crate) const AGENT_ROUTING: &str = "87654321-69fb-43b6-a5e6-f8666ac189cb";
+pub(crate) const SUPERVISOR_ROUTING: &str = "5b3c0f3e-8a31-4d2a-9a61-2f1d3c7e9b10";
 
 /// Everything a worker test needs: emulators, adapters, and the queue's DLQ.
-struct Rig {
-    _moto: MotoServer,
-    sim: SimServer,
-    aws: aws_config::SdkConfig,
+pub(crate) struct Rig {
+    pub(crate) _moto: MotoServer,
+    pub(crate) sim: SimServer,
+    pub(crate) aws: aws_config::SdkConfig,
     table: String,
-    dlq_url: String,
+    pub(crate) dlq_url: String,
     clock: Arc<AtomicI64>,
 }
 
 impl Rig {
-    async fn start(sim: Sim) -> Self {
+    pub(crate) async fn start(sim: Sim) -> Self {
         let moto = MotoServer::start();
         let aws = sdk::load(&AwsSettings::emulator(moto.url())).await;
         let table = "ledger".to_string();
@@ -67,13 +67,13 @@ impl Rig {
         }
     }
 
-    async fn directory(&self) -> ConnectDirectory {
+    pub(crate) async fn directory(&self) -> ConnectDirectory {
         let settings = AwsSettings::emulator(self.sim.url());
         let aws = sdk::load(&settings).await;
         ConnectDirectory::from_config(&aws, INSTANCE)
     }
 
-    fn ledger(&self) -> DynamoLedger {
+    pub(crate) fn ledger(&self) -> DynamoLedger {
         DynamoLedger::from_config(&self.aws, &self.table)
     }
 
@@ -91,12 +91,12 @@ impl Rig {
         worker
     }
 
-    fn dlq(&self) -> SqsQueue {
+    pub(crate) fn dlq(&self) -> SqsQueue {
         SqsQueue::from_config(&self.aws, &self.dlq_url)
     }
 
     /// A worker over these emulators with a clock the test controls.
-    async fn worker_with<D: UserDirectory>(
+    pub(crate) async fn worker_with<D: UserDirectory>(
         &self,
         config: Config,
         directory: D,
@@ -110,7 +110,7 @@ impl Rig {
         worker
     }
 
-    async fn worker(
+    pub(crate) async fn worker(
         &self,
         config: Config,
     ) -> Worker<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource> {
@@ -118,12 +118,12 @@ impl Rig {
         self.worker_with(config, directory).await
     }
 
-    fn advance(&self, by: Duration) {
+    pub(crate) fn advance(&self, by: Duration) {
         self.clock
             .fetch_add(i64::try_from(by.as_millis()).unwrap(), Ordering::SeqCst);
     }
 
-    fn users(&self) -> BTreeMap<String, connect_sim::User> {
+    pub(crate) fn users(&self) -> BTreeMap<String, connect_sim::User> {
         self.sim
             .sim()
             .users()
@@ -133,7 +133,7 @@ impl Rig {
     }
 
     /// Every message in the DLQ: (body, attributes).
-    async fn dead_letters(&self) -> Vec<(String, BTreeMap<String, String>)> {
+    pub(crate) async fn dead_letters(&self) -> Vec<(String, BTreeMap<String, String>)> {
         let sqs = aws_sdk_sqs::Client::new(&self.aws);
         okta_connect_testkit::sqs::read_queue(&sqs, &self.dlq_url, usize::MAX)
             .await
@@ -143,7 +143,7 @@ impl Rig {
     }
 }
 
-fn sim_default() -> Sim {
+pub(crate) fn sim_default() -> Sim {
     Sim::builder()
         .seed(Seed::default())
         .no_throttle()
@@ -158,7 +158,7 @@ pub(crate) fn config() -> Config {
 /// A worker invocation's time budget in these tests: long enough never to cut one short.
 const INVOCATION: Duration = Duration::from_secs(600);
 
-fn far_deadline() -> Instant {
+pub(crate) fn far_deadline() -> Instant {
     Instant::now() + Duration::from_secs(600)
 }
 
@@ -173,7 +173,7 @@ pub(crate) fn messages_of(delivery: &str) -> Vec<Delivery> {
         .collect()
 }
 
-fn message(raw: &str, message_id: &str) -> Delivery {
+pub(crate) fn message(raw: &str, message_id: &str) -> Delivery {
     let event = OktaEvent::parse(raw).unwrap();
     let attributes = EventAttributes {
         uuid: event.uuid.clone(),
@@ -193,7 +193,7 @@ fn message(raw: &str, message_id: &str) -> Delivery {
 }
 
 /// A System Log event in Okta's shape, for stories the fixtures do not tell.
-fn okta_event(
+pub(crate) fn okta_event(
     uuid: &str,
     published_ms: i64,
     event_type: &str,

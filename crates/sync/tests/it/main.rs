@@ -6,5 +6,6 @@
 
 mod engine;
 mod identity;
+mod model;
 mod ownership;
 mod reconcile;

@@ -264,10 +264,11 @@ async fn a_pre_existing_supervisor_removed_from_supervisors_stays_an_agent() {
                 .to_string(),
         );
     let messages = super::engine::messages_of(&removal);
+    // Paced at Connect's 2/s after the run's burst: a few seconds for the demotion.
     let reports = engine
         .handle_batch(
             &messages,
-            tokio::time::Instant::now() + Duration::from_secs(5),
+            tokio::time::Instant::now() + Duration::from_secs(30),
         )
         .await;
     assert!(reports[0].converged().is_some(), "{:?}", reports[0]);

@@ -317,10 +317,14 @@ pub async fn every_change_is_applied<F: DirectoryFixture>(f: &F) {
             security_profile_ids: vec![p.security.clone(), p.other_security.clone()],
         },
         Change::Hierarchy {
-            hierarchy_group_id: p.hierarchy.clone(),
+            hierarchy_group_id: Some(p.hierarchy.clone()),
         },
         Change::RoutingProfile {
             routing_profile_id: p.routing.clone(),
+        },
+        // Out of every hierarchy group (UpdateUserHierarchy without a group id).
+        Change::Hierarchy {
+            hierarchy_group_id: None,
         },
         Change::Tags {
             tags: tags(&[(MAPPING_TAG, "changed"), ("team", "blue")]),
@@ -344,7 +348,7 @@ pub async fn every_change_is_applied<F: DirectoryFixture>(f: &F) {
                 security_profile_ids,
             } => want.security_profile_ids = security_profile_ids.clone(),
             Change::Hierarchy { hierarchy_group_id } => {
-                want.hierarchy_group_id = Some(hierarchy_group_id.clone())
+                want.hierarchy_group_id = hierarchy_group_id.clone()
             }
             Change::Tags { tags } => want_tags.extend(tags.clone()),
         }
@@ -376,7 +380,7 @@ pub async fn update_of_unknown_user_is_not_found<F: DirectoryFixture>(f: &F) {
             security_profile_ids: vec![p.security.clone()],
         },
         Change::Hierarchy {
-            hierarchy_group_id: p.hierarchy.clone(),
+            hierarchy_group_id: Some(p.hierarchy.clone()),
         },
         Change::Tags {
             tags: tags(&[(OKTA_USER_TAG, "00uGhost")]),
