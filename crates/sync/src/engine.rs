@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::converge::converge_user;
 use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
-use crate::pacing::{Paced, TokenBucket};
+use crate::pacing::{Paced, Pacer};
 use crate::reconcile::{self, Planned, Progress, ReadError, Run, RunOptions, read_snapshot};
 use crate::retry::Backoff;
 use crate::sources::{BoundSources, learned_from};
@@ -180,7 +180,10 @@ pub struct Engine<L, D, Q, I = NoIdentitySource> {
     pub directory: D,
     pub dead_letters: Q,
     pub identity: Option<I>,
-    pub pacing: TokenBucket,
+    /// Connect's per-API buckets at this process's share of the account's quotas: the
+    /// whole quota by default (one process); the deployed worker sets its share of
+    /// `[Deploy] MAX_CONCURRENCY` ([`Pacer::shared`]).
+    pub pacing: Pacer,
     pub clock: Clock,
     /// The config with its group/app names bound to Okta ids.
     pub sources: BoundSources,
@@ -204,7 +207,7 @@ where
         dead_letters: Q,
         identity: Option<I>,
     ) -> Self {
-        let pacing = TokenBucket::new(config.pacing);
+        let pacing = Pacer::new(config.pacing);
         Self {
             config,
             settings: Settings::default(),

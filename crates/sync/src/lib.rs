@@ -10,7 +10,8 @@
 //!   to the queue; failures that can never succeed are recorded, sent to the
 //!   dead-letter queue with their reason, and done, so they burn no retries.
 //! - [`converge_user`]: one user's desired Connect state applied as the difference.
-//! - [`pacing`]: the token bucket every Connect call (retries included) goes through.
+//! - [`pacing`]: one token bucket per Connect API, at this process's share of the
+//!   account's quotas; every Connect call (retries included) goes through it.
 //! - [`reconcile`]: Connect matched to Okta's current state, through the same converge.
 //! - [`sources`]: configured group and app names bound to their Okta ids.
 //!
@@ -32,4 +33,4 @@ pub use dead_letters::NoDeadLetters;
 pub use engine::{Clock, Disposition, Engine, ReconcileError, Report, Settings, Settled};
 pub use error::SyncError;
 pub use identity::NoIdentitySource;
-pub use pacing::{Paced, TokenBucket};
+pub use pacing::{ConnectApi, Paced, Pacer, TokenBucket};

@@ -1,10 +1,60 @@
-//! Client-side pacing of Connect calls.
+//! Client-side pacing of Connect calls: one token bucket per Connect API, sized for the
+//! account.
 //!
-//! Connect's user APIs allow about 2 requests/s per account and Region (burst 5), and
-//! `MaximumConcurrency` on the event source caps invocations, not requests. So every
-//! Connect call of an invocation first takes a token from one shared bucket: bulk
-//! provisioning runs at the quota instead of bouncing off it with 429s. Retries go
-//! through the bucket too (the SDK's own retries are off), so they never bypass it.
+//! **Per API.** Connect meters each API in its own bucket, per account and Region:
+//! CreateUser, DeleteUser, each UpdateUser* (IdentityInfo, RoutingProfile,
+//! SecurityProfiles, Hierarchy), TagResource and SearchUsers allow 2 requests/s with a
+//! burst of 5 each by default, DescribeUser 10/s. So a [`Pacer`] holds one
+//! [`TokenBucket`] per [`ConnectApi`] and every call of a [`Paced`] directory first takes
+//! a token of the API (or APIs) it will call: a burst of creates never delays an update,
+//! and a mixed workload (new agents while others are promoted) runs each API at its own
+//! quota in parallel. `MaximumConcurrency` on the event source caps invocations, not
+//! requests, so without this bulk work would bounce off Connect with 429s. Retries go
+//! through the buckets too (the SDK's own retries are off), so they never bypass them.
+//!
+//! **Rates.** `[Connect] REQUESTS_PER_SECOND` and `BURST` are the quota of the 2/s APIs.
+//! DescribeUser is paced at [`DESCRIBE_USER_SCALE`] (10/s ÷ 2/s) times that rate, with the
+//! same burst: an operator who halves the pace for every API halves DescribeUser's too,
+//! and one who raises `REQUESTS_PER_SECOND` after raising the 2/s quotas must raise
+//! DescribeUser's quota in the same proportion (or leave a 429, retried, on the rare
+//! DescribeUser: converges call it only for a remembered user and before a tag change).
+//! The burst is not scaled because Connect publishes no burst for the 10/s APIs; a
+//! smaller client burst than Connect's is always safe. Every rate is [`HEADROOM`] × the
+//! quota.
+//!
+//! **For the account.** The quotas belong to the account: with `[Deploy]
+//! MAX_CONCURRENCY` = N worker invocations running at once, each process paces every API
+//! at 1/N of its rate and 1/N of its burst ([`Pacer::shared`]). N buckets of rate r/N and
+//! burst b/N admit at most b + r·T calls in any window of length T, together: exactly one
+//! bucket's worth (for N ≤ b; see below). `dev` and the CLI are one process ([`Pacer::new`], a share of 1).
+//!
+//! What this costs: a worker alone (a shallow queue) still runs at 1/N of each quota.
+//! Bulk work, where throughput matters, fills every invocation (the event source scales
+//! to N when the queue is deep), so there the split loses nothing; a single event's
+//! converge (one to five calls, of different APIs) fits a worker's burst share at the
+//! default N = 2 (2.5 tokens per API).
+//!
+//! Keep `MAX_CONCURRENCY` ≤ `BURST` (the defaults: 2 ≤ 5). Calls are whole: a worker
+//! whose share of the burst is below one token still sends its first call as one, so N
+//! idle workers starting together (a bulk job's first batches) can send N calls of an
+//! API at once, N − `BURST` more than Connect's burst admits (429s, retried). Above
+//! `BURST`, more concurrency only slices the same quota thinner: each idle worker's first
+//! call of an API waits up to (1 − b/N)·N/r (2.6 s at N = 10), and nothing goes faster.
+//!
+//! Why not one bucket shared through DynamoDB, which would give a lone worker the whole
+//! quota: every Connect call would first need a conditional write on one hot item per
+//! API, whose contention under load (N writers retrying failed conditions) is worst
+//! exactly when the pace matters; its refill depends on the clocks of N Lambda hosts;
+//! and a slow or throttled DynamoDB would stall Connect calls, a new failure mode for a
+//! gain (a faster lone worker) that the quota makes small: a user's converge is one to
+//! five calls, within a worker's burst share. A fixed split is exact without any of that.
+//!
+//! Limits of the guarantee: it holds for N processes pacing at once. Lambda can hand the
+//! next batch to a fresh execution environment while the old one's bucket is not yet
+//! refilled: such a hand-over can add one burst share (b/N) of calls, which Connect's own
+//! refill at the 3 % headroom normally absorbs, and a 429 is retried, never dead-lettered.
+//! The reconcile Lambda's whole-instance SearchUsers read is one more client of
+//! SearchUsers (its pages retry a throttle in the adapter).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -23,6 +73,94 @@ use tokio::time::Instant;
 /// 429s for 300 users at 1.00 × 2/s, none at 0.97 ×).
 pub const HEADROOM: f64 = 0.97;
 
+/// DescribeUser's default quota (10/s) over that of the 2/s APIs: its pace is this many
+/// times `REQUESTS_PER_SECOND`.
+pub const DESCRIBE_USER_SCALE: f64 = 5.0;
+
+/// A Connect API the user directory calls, each metered by Connect in its own bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConnectApi {
+    CreateUser,
+    DescribeUser,
+    DeleteUser,
+    UpdateUserIdentityInfo,
+    UpdateUserRoutingProfile,
+    UpdateUserSecurityProfiles,
+    UpdateUserHierarchy,
+    TagResource,
+    SearchUsers,
+}
+
+impl ConnectApi {
+    /// Every API the directory calls, in a stable order.
+    pub const ALL: [ConnectApi; 9] = [
+        ConnectApi::CreateUser,
+        ConnectApi::DescribeUser,
+        ConnectApi::DeleteUser,
+        ConnectApi::UpdateUserIdentityInfo,
+        ConnectApi::UpdateUserRoutingProfile,
+        ConnectApi::UpdateUserSecurityProfiles,
+        ConnectApi::UpdateUserHierarchy,
+        ConnectApi::TagResource,
+        ConnectApi::SearchUsers,
+    ];
+
+    /// The AWS operation name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnectApi::CreateUser => "CreateUser",
+            ConnectApi::DescribeUser => "DescribeUser",
+            ConnectApi::DeleteUser => "DeleteUser",
+            ConnectApi::UpdateUserIdentityInfo => "UpdateUserIdentityInfo",
+            ConnectApi::UpdateUserRoutingProfile => "UpdateUserRoutingProfile",
+            ConnectApi::UpdateUserSecurityProfiles => "UpdateUserSecurityProfiles",
+            ConnectApi::UpdateUserHierarchy => "UpdateUserHierarchy",
+            ConnectApi::TagResource => "TagResource",
+            ConnectApi::SearchUsers => "SearchUsers",
+        }
+    }
+
+    /// Connect's default quota of this API over `REQUESTS_PER_SECOND`'s default (2/s).
+    pub fn scale(self) -> f64 {
+        match self {
+            ConnectApi::DescribeUser => DESCRIBE_USER_SCALE,
+            _ => 1.0,
+        }
+    }
+
+    /// The APIs one `update(change)` calls, the scarcer first (see [`Pacer::acquire`]): a
+    /// tag change reads the user's ARN and tags with DescribeUser before TagResource.
+    pub fn of_change(change: &Change) -> &'static [ConnectApi] {
+        match change {
+            Change::Identity { .. } => &[ConnectApi::UpdateUserIdentityInfo],
+            Change::RoutingProfile { .. } => &[ConnectApi::UpdateUserRoutingProfile],
+            Change::SecurityProfiles { .. } => &[ConnectApi::UpdateUserSecurityProfiles],
+            Change::Hierarchy { .. } => &[ConnectApi::UpdateUserHierarchy],
+            Change::Tags { .. } => &[ConnectApi::TagResource, ConnectApi::DescribeUser],
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            ConnectApi::CreateUser => 0,
+            ConnectApi::DescribeUser => 1,
+            ConnectApi::DeleteUser => 2,
+            ConnectApi::UpdateUserIdentityInfo => 3,
+            ConnectApi::UpdateUserRoutingProfile => 4,
+            ConnectApi::UpdateUserSecurityProfiles => 5,
+            ConnectApi::UpdateUserHierarchy => 6,
+            ConnectApi::TagResource => 7,
+            ConnectApi::SearchUsers => 8,
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// A token bucket: `rate` tokens per second, at most `burst` saved up. Starts full.
 #[derive(Debug)]
 pub struct TokenBucket {
@@ -32,18 +170,47 @@ pub struct TokenBucket {
 }
 
 impl TokenBucket {
-    /// A bucket pacing at [`HEADROOM`] × the configured rate.
+    /// A bucket pacing at [`HEADROOM`] × the configured rate, with the configured burst.
     pub fn new(pacing: Pacing) -> Self {
-        let burst = f64::from(pacing.burst.max(1));
+        Self::with_rate(
+            pacing.requests_per_second * HEADROOM,
+            f64::from(pacing.burst.max(1)),
+        )
+    }
+
+    /// A bucket of exactly `rate` tokens/s holding at most `burst` (which may be below
+    /// one: then every token waits, and the bucket is a pure rate limit).
+    pub fn with_rate(rate: f64, burst: f64) -> Self {
+        let burst = if burst.is_finite() && burst > 0.0 {
+            burst
+        } else {
+            1.0
+        };
         Self {
-            rate: (pacing.requests_per_second * HEADROOM).max(0.001),
+            rate: if rate.is_finite() {
+                rate.max(0.001)
+            } else {
+                0.001
+            },
             burst,
             state: Mutex::new((burst, Instant::now())),
         }
     }
 
+    /// Tokens per second.
+    pub fn rate(&self) -> f64 {
+        self.rate
+    }
+
+    /// The most tokens saved up.
+    pub fn burst(&self) -> f64 {
+        self.burst
+    }
+
     /// Takes a token at `now` and returns how long the caller must wait before using it.
-    /// Each caller reserves its token up front, so waiters are served in arrival order.
+    /// Each caller reserves its token up front, so waiters are served in arrival order,
+    /// and the instants `now + wait` of all tokens obey the bucket: at most
+    /// `burst + rate·T` of them in any window of length T.
     pub fn reserve(&self, now: Instant) -> Duration {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let (tokens, last) = *state;
@@ -68,55 +235,121 @@ impl TokenBucket {
     }
 }
 
-/// A [`UserDirectory`] whose every call first takes a token from a shared bucket.
+/// One token bucket per [`ConnectApi`], at this process's share of the account's quotas.
+#[derive(Debug)]
+pub struct Pacer {
+    buckets: [TokenBucket; ConnectApi::ALL.len()],
+    share: u32,
+}
+
+impl Pacer {
+    /// The pacer of a process alone on the account (`dev`, the CLI): each API at
+    /// [`HEADROOM`] × its whole quota.
+    pub fn new(pacing: Pacing) -> Self {
+        Self::shared(pacing, 1)
+    }
+
+    /// The pacer of one of `workers` processes pacing the account at once (the deployed
+    /// worker: `[Deploy] MAX_CONCURRENCY`): each API at 1/`workers` of [`HEADROOM`] × its
+    /// quota and 1/`workers` of its burst, so all of them together stay under each
+    /// quota. `0` counts as 1.
+    pub fn shared(pacing: Pacing, workers: u32) -> Self {
+        let share = workers.max(1);
+        if share > pacing.burst.max(1) {
+            tracing::warn!(
+                workers = share,
+                burst = pacing.burst,
+                "more concurrent workers than Connect's burst: their first calls can exceed it \
+                 together (429s, retried); keep [Deploy] MAX_CONCURRENCY <= [Connect] BURST"
+            );
+        }
+        let n = f64::from(share);
+        let rate = pacing.requests_per_second * HEADROOM;
+        let burst = f64::from(pacing.burst.max(1));
+        let buckets =
+            ConnectApi::ALL.map(|api| TokenBucket::with_rate(rate * api.scale() / n, burst / n));
+        Self { buckets, share }
+    }
+
+    /// How many processes this pacer shares the account's quotas with (itself included).
+    pub fn share(&self) -> u32 {
+        self.share
+    }
+
+    /// The bucket of `api`.
+    pub fn bucket(&self, api: ConnectApi) -> &TokenBucket {
+        &self.buckets[api.index()]
+    }
+
+    /// Waits for a token of each of `apis`, one after the other, in that order. Put the
+    /// scarcest first: a token is reserved only once the ones before it are granted, so
+    /// the later ones (DescribeUser, 5× as plentiful) are used right after their grant
+    /// rather than seconds later in a bunch.
+    pub async fn acquire(&self, apis: &[ConnectApi]) {
+        for api in apis {
+            self.bucket(*api).acquire().await;
+        }
+    }
+}
+
+/// A [`UserDirectory`] whose every call first takes a token of each Connect API it calls.
 #[derive(Debug)]
 pub struct Paced<'a, D> {
     inner: &'a D,
-    bucket: &'a TokenBucket,
+    pacer: &'a Pacer,
 }
 
 impl<'a, D> Paced<'a, D> {
-    pub fn new(inner: &'a D, bucket: &'a TokenBucket) -> Self {
-        Self { inner, bucket }
+    pub fn new(inner: &'a D, pacer: &'a Pacer) -> Self {
+        Self { inner, pacer }
     }
 }
 
 impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
+    /// SearchUsers, then DescribeUser for the user found (the search summary lacks the
+    /// email): a token of each. The DescribeUser token is spent even on a miss; it is
+    /// the plentiful one.
     async fn find_by_username(
         &self,
         username: &str,
     ) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer
+            .acquire(&[ConnectApi::SearchUsers, ConnectApi::DescribeUser])
+            .await;
         self.inner.find_by_username(username).await
     }
 
     async fn describe(&self, user_id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer.acquire(&[ConnectApi::DescribeUser]).await;
         self.inner.describe(user_id).await
     }
 
+    /// CreateUser alone: tags ride on it, with no TagResource call.
     async fn create(
         &self,
         user: &DesiredUser,
         tags: &BTreeMap<String, String>,
     ) -> Result<CreatedUser, DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer.acquire(&[ConnectApi::CreateUser]).await;
         self.inner.create(user, tags).await
     }
 
+    /// The change's own API; a tag change DescribeUser and TagResource (the TagResource
+    /// token is spent even when the user has the tags already).
     async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer.acquire(ConnectApi::of_change(change)).await;
         self.inner.update(user_id, change).await
     }
 
     async fn delete(&self, user_id: &str) -> Result<(), DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer.acquire(&[ConnectApi::DeleteUser]).await;
         self.inner.delete(user_id).await
     }
 
-    /// One token per search: a converge's search (one owner tag) fits one page.
+    /// One SearchUsers token per search: a converge's search (one owner tag) fits one
+    /// page; a whole-instance read's further pages retry a throttle in the adapter.
     async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
-        self.bucket.acquire().await;
+        self.pacer.acquire(&[ConnectApi::SearchUsers]).await;
         self.inner.search(filter).await
     }
 }
@@ -125,11 +358,15 @@ impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
 mod tests {
     use super::*;
 
-    fn bucket(rate: f64, burst: u32) -> TokenBucket {
-        TokenBucket::new(Pacing {
+    fn pacing(rate: f64, burst: u32) -> Pacing {
+        Pacing {
             requests_per_second: rate,
             burst,
-        })
+        }
+    }
+
+    fn bucket(rate: f64, burst: u32) -> TokenBucket {
+        TokenBucket::new(pacing(rate, burst))
     }
 
     #[test]
@@ -176,5 +413,228 @@ mod tests {
             bucket.reserve(later) > Duration::ZERO,
             "burst caps the saving"
         );
+    }
+
+    #[test]
+    fn a_burst_below_one_token_makes_every_call_wait_its_turn() {
+        let bucket = TokenBucket::with_rate(0.5, 0.5);
+        let t0 = Instant::now();
+        let first = bucket.reserve(t0).as_secs_f64();
+        let second = bucket.reserve(t0).as_secs_f64();
+        assert!((first - 1.0).abs() < 1e-6, "half a token missing: {first}");
+        assert!((second - 3.0).abs() < 1e-6, "then one every 2 s: {second}");
+    }
+
+    #[test]
+    fn each_api_has_its_own_bucket_at_its_own_rate() {
+        let pacer = Pacer::new(pacing(2.0, 5));
+        for api in ConnectApi::ALL {
+            let want = 2.0 * HEADROOM * api.scale();
+            let bucket = pacer.bucket(api);
+            assert!(
+                (bucket.rate() - want).abs() < 1e-9,
+                "{api}: {}",
+                bucket.rate()
+            );
+            assert!((bucket.burst() - 5.0).abs() < 1e-9, "{api}");
+        }
+        assert!((pacer.bucket(ConnectApi::DescribeUser).rate() - 10.0 * HEADROOM).abs() < 1e-9);
+        assert_eq!(pacer.share(), 1);
+    }
+
+    #[test]
+    fn a_burst_of_creates_does_not_delay_an_update() {
+        let pacer = Pacer::new(pacing(2.0, 5));
+        let t0 = Instant::now();
+        let creates = pacer.bucket(ConnectApi::CreateUser);
+        let last_create = (0..20)
+            .map(|_| creates.reserve(t0))
+            .max()
+            .unwrap_or_default();
+        assert!(
+            last_create > Duration::from_secs(7),
+            "creates queue up: {last_create:?}"
+        );
+        for api in ConnectApi::ALL
+            .into_iter()
+            .filter(|a| *a != ConnectApi::CreateUser)
+        {
+            assert_eq!(
+                pacer.bucket(api).reserve(t0),
+                Duration::ZERO,
+                "{api} waits behind nobody's creates"
+            );
+        }
+    }
+
+    #[test]
+    fn each_call_takes_the_tokens_of_the_apis_it_calls() {
+        use okta_connect_core::desired::IdentityInfo;
+        let of = |change: Change| ConnectApi::of_change(&change).to_vec();
+        assert_eq!(
+            of(Change::Tags {
+                tags: BTreeMap::new()
+            }),
+            [ConnectApi::TagResource, ConnectApi::DescribeUser],
+            "a tag change reads the ARN first; TagResource, the scarce one, is taken first"
+        );
+        assert_eq!(
+            of(Change::Hierarchy {
+                hierarchy_group_id: None
+            }),
+            [ConnectApi::UpdateUserHierarchy]
+        );
+        assert_eq!(
+            of(Change::SecurityProfiles {
+                security_profile_ids: Vec::new()
+            }),
+            [ConnectApi::UpdateUserSecurityProfiles]
+        );
+        assert_eq!(
+            of(Change::Identity {
+                identity: IdentityInfo::default()
+            }),
+            [ConnectApi::UpdateUserIdentityInfo]
+        );
+    }
+
+    /// Connect's side: a bucket of `rate`/s and `burst` that refuses a call when it has
+    /// no whole token (connect-sim's arithmetic).
+    struct ConnectBucket {
+        rate: f64,
+        burst: f64,
+        tokens: f64,
+        at: f64,
+    }
+
+    impl ConnectBucket {
+        fn new(rate: f64, burst: f64) -> Self {
+            Self {
+                rate,
+                burst,
+                tokens: burst,
+                at: 0.0,
+            }
+        }
+
+        fn admit(&mut self, t: f64) -> bool {
+            self.tokens = (self.tokens + (t - self.at) * self.rate).min(self.burst);
+            self.at = t;
+            // A nanosecond of float rounding is not a throttle.
+            if self.tokens >= 1.0 - 1e-9 {
+                self.tokens -= 1.0;
+                true
+            } else {
+                false
+            }
+        }
+    }
+
+    /// A deterministic, uneven stream of request times (a linear congruential
+    /// generator): bursts, pauses and steady stretches, never wall-clock time.
+    fn arrivals(seed: u64, count: usize) -> Vec<f64> {
+        let mut x = seed;
+        let mut t = 0.0;
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let r = (x >> 33) as f64 / f64::from(u32::MAX);
+            // Mostly back-to-back asks, sometimes a pause long enough to refill.
+            t += if r < 0.8 { r * 0.05 } else { r * 8.0 };
+            out.push(t);
+        }
+        out
+    }
+
+    /// Grants (instants at which tokens may be used) of `workers` split pacers, each asked
+    /// for `api` tokens at its own uneven arrival times; sorted, in seconds after t0.
+    fn grants_of_split_workers(workers: u32, api: ConnectApi, quota: f64, burst: u32) -> Vec<f64> {
+        let t0 = Instant::now();
+        let mut granted: Vec<f64> = Vec::new();
+        for w in 0..workers {
+            let pacer = Pacer::shared(pacing(quota, burst), workers);
+            let bucket = pacer.bucket(api);
+            for at in arrivals(u64::from(w) * 7919 + 1, 400) {
+                let now = t0 + Duration::from_secs_f64(at);
+                granted.push(at + bucket.reserve(now).as_secs_f64());
+            }
+        }
+        granted.sort_by(f64::total_cmp);
+        granted
+    }
+
+    /// The most grants in any window [t, t + T] beyond `rate`·T.
+    fn most_beyond_the_rate(granted: &[f64], rate: f64) -> f64 {
+        let mut most: f64 = 0.0;
+        for (i, start) in granted.iter().enumerate() {
+            for (j, end) in granted.iter().enumerate().skip(i) {
+                most = most.max((j - i + 1) as f64 - rate * (end - start));
+            }
+        }
+        most
+    }
+
+    #[test]
+    fn split_workers_together_never_exceed_the_quota_in_any_window() {
+        const QUOTA: f64 = 2.0;
+        const BURST: u32 = 5;
+        for workers in 1..=BURST {
+            for api in [ConnectApi::CreateUser, ConnectApi::DescribeUser] {
+                let granted = grants_of_split_workers(workers, api, QUOTA, BURST);
+                let quota = QUOTA * api.scale();
+                let burst = f64::from(BURST);
+                // Every window of length T holds at most burst + rate·T grants together.
+                let beyond = most_beyond_the_rate(&granted, quota * HEADROOM);
+                assert!(beyond <= burst + 1e-6, "{workers} workers, {api}: {beyond}");
+                // And Connect's own bucket at the quota admits every one of them.
+                let mut connect = ConnectBucket::new(quota, burst);
+                let throttled = granted.iter().filter(|t| !connect.admit(**t)).count();
+                assert_eq!(throttled, 0, "{workers} workers, {api}");
+            }
+        }
+    }
+
+    #[test]
+    fn more_workers_than_the_burst_can_send_one_call_each_at_once() {
+        // Calls are whole: a burst share below one token still sends one call, so the
+        // account's bound becomes N + rate·T (why MAX_CONCURRENCY should stay <= BURST).
+        for workers in [6_u32, 8] {
+            let granted = grants_of_split_workers(workers, ConnectApi::CreateUser, 2.0, 5);
+            let beyond = most_beyond_the_rate(&granted, 2.0 * HEADROOM);
+            assert!(beyond <= f64::from(workers) + 1e-6, "{workers}: {beyond}");
+            if workers == 8 {
+                assert!(beyond > 5.0, "the limit is real: {beyond}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unsplit_pacer_per_worker_would_exceed_the_quota() {
+        // The check above is not vacuous: two workers each pacing the whole quota
+        // overrun Connect's bucket.
+        let t0 = Instant::now();
+        let mut granted: Vec<f64> = Vec::new();
+        for _ in 0..2 {
+            let pacer = Pacer::new(pacing(2.0, 5));
+            let bucket = pacer.bucket(ConnectApi::CreateUser);
+            granted.extend((0..50).map(|_| bucket.reserve(t0).as_secs_f64()));
+        }
+        granted.sort_by(f64::total_cmp);
+        let mut connect = ConnectBucket::new(2.0, 5.0);
+        assert!(granted.iter().filter(|t| !connect.admit(**t)).count() > 0);
+    }
+
+    #[test]
+    fn a_split_pacer_takes_its_share_of_rate_and_burst() {
+        let pacer = Pacer::shared(pacing(2.0, 5), 2);
+        let create = pacer.bucket(ConnectApi::CreateUser);
+        assert!((create.rate() - HEADROOM).abs() < 1e-9);
+        assert!((create.burst() - 2.5).abs() < 1e-9);
+        let describe = pacer.bucket(ConnectApi::DescribeUser);
+        assert!((describe.rate() - 5.0 * HEADROOM).abs() < 1e-9);
+        assert_eq!(pacer.share(), 2);
+        assert_eq!(Pacer::shared(pacing(2.0, 5), 0).share(), 1, "0 counts as 1");
     }
 }

@@ -13,7 +13,7 @@ use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::config::{Config, ConfigError, CredentialSource};
 use okta_connect_okta::from_config::{read_local_credential, settings_for};
 use okta_connect_okta::{OktaApi, Secret};
-use okta_connect_sync::Engine;
+use okta_connect_sync::{Engine, Pacer};
 
 /// Path of the bundled `config.ini`; without it only `OKTA_CONNECT__SECTION__KEY`
 /// variables configure the worker.
@@ -137,15 +137,21 @@ impl Startup {
     /// and the engine. Fails when `[OktaApi]` is set but its credential cannot be read
     /// (one `GetSecretValue` for a `secret:` credential) or used: then no event is
     /// processed with display names where Okta's real ones were asked for.
+    ///
+    /// The engine paces Connect at its share of the account's quotas: up to `[Deploy]
+    /// MAX_CONCURRENCY` invocations run at once, each in its own execution environment.
     pub async fn build(self) -> Result<LambdaEngine, StartupError> {
         let clients = self.clients().await?;
-        Ok(Engine::new(
+        let workers = clients.config.deploy.max_concurrency;
+        let mut engine = Engine::new(
             clients.config,
             clients.ledger,
             clients.directory,
             clients.queue,
             clients.identity,
-        ))
+        );
+        engine.pacing = Pacer::shared(engine.config.pacing, workers);
+        Ok(engine)
     }
 
     /// The adapters this Lambda's engine is made of, built once per execution
@@ -306,6 +312,22 @@ mod tests {
         )
         .unwrap();
         assert!(without.build().await.unwrap().identity.is_none());
+    }
+
+    #[tokio::test]
+    async fn the_engine_paces_its_share_of_the_account() {
+        let startup = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+                ("OKTA_CONNECT__DEPLOY__MAX_CONCURRENCY", "4"),
+            ]),
+            |_| Ok(okta_connect_testkit::fixtures::CONFIG_INI.to_string()),
+        )
+        .unwrap();
+        let engine = startup.build().await.unwrap();
+        assert_eq!(engine.pacing.share(), 4, "one of MAX_CONCURRENCY workers");
     }
 
     #[tokio::test]

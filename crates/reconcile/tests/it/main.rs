@@ -22,7 +22,7 @@ use okta_connect_core::queue::{Delivery, RECONCILE_REQUEST_TYPE, Receipt, Work, 
 use okta_connect_okta::{OktaApi, OktaApiSettings, OktaAuth, Secret};
 use okta_connect_reconcile::{ReconcileEngine, Reconciler, Request};
 use okta_connect_sync::reconcile::Action;
-use okta_connect_sync::{Disposition, Engine, NoDeadLetters, TokenBucket};
+use okta_connect_sync::{Disposition, Engine, NoDeadLetters, Pacer};
 use okta_connect_testkit::{MotoServer, fixtures};
 use okta_sim::{OktaSim, OktaSimServer, RateLimits, Seed as OktaSeed};
 use serde_json::{Value, json};
@@ -213,8 +213,8 @@ impl Rig {
     }
 }
 
-fn unpaced() -> TokenBucket {
-    TokenBucket::new(Pacing {
+fn unpaced() -> Pacer {
+    Pacer::new(Pacing {
         requests_per_second: 1000.0,
         burst: 1000,
     })

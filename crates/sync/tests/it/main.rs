@@ -8,4 +8,5 @@ mod engine;
 mod identity;
 mod model;
 mod ownership;
+mod pacing;
 mod reconcile;
