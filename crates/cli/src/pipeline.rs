@@ -12,10 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use std::pin::Pin;
+
+use axum::body::{Body, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use connect_sim::{RateLimit, Seed, Sim, SimServer};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::dynamodb::DynamoLedger;
@@ -27,7 +30,9 @@ use okta_connect_core::ports::{EventQueue, QueueConsumer, QueueError};
 use okta_connect_core::queue::{
     DeadLetter, MAX_RECEIVE, QueueCounts, QueueMessage, RejectedEntry, retry_delay,
 };
-use okta_connect_ingest::{HookSecret, Ingest, IngestRequest, Settings};
+use okta_connect_ingest::{
+    HookSecret, Ingest, IngestError, IngestRequest, IngestResponse, Settings,
+};
 use okta_connect_local::{EmbeddedError, LocalQueue, QueueSettings, SqliteLedger};
 use okta_connect_okta::OktaApi;
 use okta_connect_sync::{Disposition, Engine};
@@ -45,6 +50,15 @@ pub const SIM_STATE: &str = "connect-sim.json";
 pub const SECRET_FILE: &str = "hook-secret";
 pub const QUEUE: &str = "events";
 pub const DEAD_LETTER_QUEUE: &str = "events-dlq";
+
+/// The one path deliveries are answered on, as in the deployed stack (its HTTP API
+/// routes only `GET` and `POST` of this path; everything else is API Gateway's 404).
+pub const HOOK_PATH: &str = "/okta/events";
+
+/// How long the endpoint waits for a request's body before answering 408. Okta waits
+/// 3 s for the whole answer, so a live delivery is never cut by this, while a client
+/// that sends headers and then nothing stops holding a connection and a request slot.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The running `dev`'s endpoints, written to its state folder.
 pub const ENDPOINTS_FILE: &str = "endpoints.json";
@@ -313,6 +327,8 @@ impl Pipeline {
         let (stop, stopped) = watch::channel(false);
         let secret_values =
             SecretValues::new(&settings.secret, None).map_err(|_| PipelineError::EmptySecret)?;
+        // Unusable events go where the worker's hopeless ones go: the same dead-letter
+        // queue, listed by `dlq` and redriven the same way.
         let ingest = Arc::new(Ingest::new(
             Settings::from_config(&settings.config.ingest),
             HookSecret::new(&secret_values),
@@ -320,6 +336,7 @@ impl Pipeline {
                 inner: queue.clone(),
                 wake: wake.clone(),
             },
+            dead_letters.clone(),
         ));
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await
@@ -327,10 +344,15 @@ impl Pipeline {
         let addr = listener
             .local_addr()
             .map_err(|e| PipelineError::Bind(settings.bind, e))?;
-        let limit = settings.config.ingest.max_body_bytes.saturating_add(1);
+        // No body limit layer: it would refuse a large body before the secret is checked
+        // (413 to whoever has no secret). The handler checks the secret first and reads
+        // the body itself, within the limit and BODY_TIMEOUT.
         let app = axum::Router::new()
-            .fallback(serve_ingest)
-            .layer(DefaultBodyLimit::max(limit))
+            .route(
+                HOOK_PATH,
+                get(serve_ingest).post(serve_ingest).fallback(not_found),
+            )
+            .fallback(not_found)
             .with_state(ingest);
         let mut http_stop = stopped.clone();
         let http = tokio::spawn(async move {
@@ -344,7 +366,7 @@ impl Pipeline {
                 tracing::error!(error = %e, "ingest endpoint stopped");
             }
         });
-        let ingest_url = format!("http://{addr}/okta/events");
+        let ingest_url = format!("http://{addr}{HOOK_PATH}");
 
         // Okta after the endpoint: registering the hook sends its verification GET.
         let okta = match &settings.okta {
@@ -464,24 +486,73 @@ impl Pipeline {
     }
 }
 
-/// Any method, any path: the ingest handler decides (405 for other methods).
+/// `GET` and `POST` of the hook path: the Lambda's own handler, which checks the secret
+/// before it reads the body (see [`read_body`]).
 async fn serve_ingest(
-    State(ingest): State<Arc<Ingest<WakingQueue>>>,
-    method: Method,
-    headers: HeaderMap,
-    body: Bytes,
+    State(ingest): State<Arc<Ingest<WakingQueue, AnyDeadLetters>>>,
+    request: Request,
 ) -> Response {
-    let mut request = IngestRequest::new(method.as_str());
-    for (name, value) in &headers {
-        request = request.header(name.as_str(), value.as_bytes().to_vec());
+    let (parts, body) = request.into_parts();
+    let mut head = IngestRequest::new(parts.method.as_str());
+    for (name, value) in &parts.headers {
+        head = head.header(name.as_str(), value.as_bytes().to_vec());
     }
-    let response = okta_connect_ingest::handle(request.body(body.to_vec()), &ingest).await;
+    let limit = ingest.settings.max_body_bytes;
+    let response =
+        okta_connect_ingest::handle_streaming(head, read_body(body, limit, BODY_TIMEOUT), &ingest)
+            .await;
+    to_http(response)
+}
+
+/// The body's bytes: at most `limit` (else [`IngestError::TooLarge`]), within `timeout`
+/// (else [`IngestError::BodyTimeout`]). Read frame by frame so an over-long body is cut
+/// off at the limit, not buffered whole.
+async fn read_body(
+    mut body: Body,
+    limit: usize,
+    timeout: Duration,
+) -> Result<Vec<u8>, IngestError> {
+    let read = async {
+        let mut bytes = Vec::new();
+        while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await
+        {
+            let frame = frame.map_err(|_| IngestError::BodyUnreadable)?;
+            if let Ok(data) = frame.into_data() {
+                if bytes.len() + data.len() > limit {
+                    return Err(IngestError::TooLarge { limit });
+                }
+                bytes.extend_from_slice(&data);
+            }
+        }
+        Ok(bytes)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or(Err(IngestError::BodyTimeout))
+}
+
+/// Any other path or method: 404 in JSON, as API Gateway answers there, without looking
+/// at the secret.
+async fn not_found() -> Response {
+    to_http(IngestError::NotFound.response())
+}
+
+fn to_http(response: IngestResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    // After a 408 or 413 the rest of the body may still be on its way: close rather
+    // than read it.
+    let close = matches!(response.status, 408 | 413);
     let mut out = (status, response.body).into_response();
     for (name, value) in response.headers {
         if let Ok(value) = value.parse() {
             out.headers_mut().insert(name, value);
         }
+    }
+    if close {
+        out.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
     }
     out
 }

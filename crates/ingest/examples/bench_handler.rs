@@ -68,7 +68,12 @@ fn main() {
         let mut samples = Vec::with_capacity(iterations);
         for i in 0..iterations + iterations / 10 {
             // A fresh queue each time (outside the timing), so memory stays flat.
-            let ctx = Ingest::new(Settings::default(), secret.clone(), MemoryQueue::new());
+            let ctx = Ingest::new(
+                Settings::default(),
+                secret.clone(),
+                MemoryQueue::new(),
+                MemoryQueue::new(),
+            );
             let request = request.clone();
             let started = Instant::now();
             let response = runtime.block_on(handle(request, &ctx));

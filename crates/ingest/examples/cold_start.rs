@@ -220,6 +220,10 @@ fn one_run(binary: &PathBuf) -> Result<Figures, String> {
             "OKTA_CONNECT_QUEUE_URL",
             "https://sqs.us-east-1.amazonaws.com/123456789012/okta-events",
         )
+        .env(
+            "OKTA_CONNECT_DLQ_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/okta-events-dlq",
+        )
         .env("OKTA_CONNECT_CONFIG_FILE", &config)
         .stdin(Stdio::null())
         .stdout(log_file.try_clone().map_err(|e| e.to_string())?)

@@ -7,9 +7,15 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use okta_connect_core::okta::Delivery;
+use okta_connect_core::okta::{DeliveredEvent, Delivery};
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
-use okta_connect_core::queue::{EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueMessage};
+use okta_connect_core::queue::{
+    Attributes, DeadLetterReason, EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueMessage,
+};
+use okta_connect_core::time::UnixMillis;
+
+use crate::delivery::Parsed;
+use crate::trim::{self, Level};
 
 /// How hard to try before answering 503.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,30 +68,201 @@ fn random_u64() -> u64 {
     hasher.finish()
 }
 
+/// SQS's limit for one message, body and attributes together (SQS counts each
+/// attribute's name, type and value): one batch's worth.
+pub const MAX_MESSAGE_BYTES: usize = MAX_BATCH_BYTES;
+
+/// Attribute set to `true` on a message whose body is not the event's whole JSON: an
+/// event trimmed to the fields the worker reads ([`crate::trim`]), or a dead letter whose
+/// body was cut to fit. Operators read it; the worker decides from the body alone.
+// Core's `queue::attribute` is the home of attribute names; this one should move there.
+pub const TRIMMED_ATTRIBUTE: &str = "trimmed";
+
+/// Longest value of a hint attribute copied into a dead letter, so an event with absurd
+/// fields still leaves room for its body.
+const MAX_HINT_CHARS: usize = 256;
+
+/// What one delivery becomes: messages for the queue and for the dead-letter queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// One per usable event, in delivery order (trimmed where needed).
+    pub queue: Vec<QueueMessage>,
+    /// One per unusable event (and per event too large even when trimmed).
+    pub dead_letters: Vec<QueueMessage>,
+    /// Queue messages that carry a trimmed event.
+    pub trimmed: usize,
+}
+
 /// One message per event, in delivery order. Entry ids are the events' indexes, so
 /// they are unique within any batch and stable across resends. Body: the event's raw
-/// JSON exactly as Okta sent it.
+/// JSON exactly as Okta sent it, or, for an event larger than an SQS message, the event
+/// trimmed to the fields the worker reads (marked [`TRIMMED_ATTRIBUTE`]). An event too
+/// large even then keeps its whole body here (and is refused as too large by
+/// [`enqueue`]); [`prepare`] dead-letters it instead.
 pub fn messages(delivery: &Delivery) -> Vec<QueueMessage> {
     delivery
         .events
         .iter()
         .enumerate()
-        .map(|(index, delivered)| {
-            let event = &delivered.event;
-            let attributes = EventAttributes {
-                uuid: event.uuid.clone(),
-                event_type: event.event_type.clone(),
-                published: event.published.clone(),
-                okta_user_id: event.okta_user().and_then(|u| u.id.clone()),
-                delivery_id: delivery.event_id.clone(),
-            };
-            QueueMessage {
-                entry_id: index.to_string(),
-                body: delivered.raw.get().to_string(),
-                attributes: attributes.to_attributes(),
-            }
-        })
+        .map(
+            |(index, delivered)| match event_message(index, delivery, delivered) {
+                Ok((message, _)) => message,
+                Err(whole) => whole,
+            },
+        )
         .collect()
+}
+
+/// The queue messages of `parsed`'s usable events (as [`messages`]) and a dead letter
+/// for each unusable event and each event too large even when trimmed: the event's raw
+/// JSON (cut to fit if it must be, and then marked [`TRIMMED_ATTRIBUTE`]) with
+/// `failureReason`, `failureClass` = permanent and `failedAt` = `now`, and whatever of
+/// `uuid`, `eventType`, `published`, `oktaUserId` could be read from it. Dead letters
+/// have no `sourceMessageId`: they never were in the queue.
+pub fn prepare(parsed: &Parsed, now: UnixMillis) -> Prepared {
+    let delivery = &parsed.delivery;
+    let mut prepared = Prepared::default();
+    for (index, delivered) in delivery.events.iter().enumerate() {
+        match event_message(index, delivery, delivered) {
+            Ok((message, trimmed)) => {
+                prepared.trimmed += usize::from(trimmed);
+                prepared.queue.push(message);
+            }
+            Err(whole) => prepared.dead_letters.push(dead_letter(
+                format!("big-{index}"),
+                &whole.body,
+                whole.attributes,
+                "event is larger than an SQS message even when trimmed to the fields the worker reads",
+                now,
+            )),
+        }
+    }
+    for unusable in &parsed.unusable {
+        let hints = hints(unusable.raw.get(), delivery.event_id.as_ref());
+        prepared.dead_letters.push(dead_letter(
+            format!("bad-{}", unusable.index),
+            unusable.raw.get(),
+            hints,
+            &unusable.reason,
+            now,
+        ));
+    }
+    prepared
+}
+
+/// The queue message of one usable event, trimmed if it must be (`true` then); `Err`
+/// with the untrimmed message when even the minimal form does not fit.
+fn event_message(
+    index: usize,
+    delivery: &Delivery,
+    delivered: &DeliveredEvent,
+) -> Result<(QueueMessage, bool), QueueMessage> {
+    let event = &delivered.event;
+    let attributes = EventAttributes {
+        uuid: event.uuid.clone(),
+        event_type: event.event_type.clone(),
+        published: event.published.clone(),
+        okta_user_id: event.okta_user().and_then(|u| u.id.clone()),
+        delivery_id: delivery.event_id.clone(),
+    }
+    .to_attributes();
+    let whole = QueueMessage {
+        entry_id: index.to_string(),
+        body: delivered.raw.get().to_string(),
+        attributes,
+    };
+    if whole.payload_bytes() <= MAX_MESSAGE_BYTES {
+        return Ok((whole, false));
+    }
+    let mut attributes = whole.attributes.clone();
+    attributes.insert(TRIMMED_ATTRIBUTE.to_string(), "true".to_string());
+    for level in [Level::WorkerFields, Level::Minimal] {
+        if let Some(body) = trim::trim(delivered.raw.get(), level) {
+            let message = QueueMessage {
+                entry_id: whole.entry_id.clone(),
+                body,
+                attributes: attributes.clone(),
+            };
+            if message.payload_bytes() <= MAX_MESSAGE_BYTES {
+                return Ok((message, true));
+            }
+        }
+    }
+    Err(whole)
+}
+
+/// What can be read of an unusable event for its attributes: only string values, each
+/// bounded.
+fn hints(raw: &str, delivery_id: Option<&String>) -> Attributes {
+    let value: serde_json::Value = serde_json::from_str(raw).unwrap_or_default();
+    let text = |v: &serde_json::Value| v.as_str().map(String::from);
+    let okta_user_id = value
+        .get("target")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|targets| {
+            targets
+                .iter()
+                .find(|t| t.get("type") == Some(&"User".into()))
+        })
+        .and_then(|user| user.get("id"))
+        .and_then(text);
+    EventAttributes {
+        uuid: value.get("uuid").and_then(text).unwrap_or_default(),
+        event_type: value.get("eventType").and_then(text).unwrap_or_default(),
+        published: value.get("published").and_then(text).unwrap_or_default(),
+        okta_user_id,
+        delivery_id: delivery_id.cloned(),
+    }
+    .to_attributes()
+}
+
+/// A dead letter: `body` with its reason, cut to fit one SQS message if it must be.
+fn dead_letter(
+    entry_id: String,
+    body: &str,
+    mut attributes: Attributes,
+    reason: &str,
+    now: UnixMillis,
+) -> QueueMessage {
+    for value in attributes.values_mut() {
+        if value.chars().count() > MAX_HINT_CHARS {
+            *value = value.chars().take(MAX_HINT_CHARS).collect();
+        }
+    }
+    let reason_of = |reason: String, attributes: &mut Attributes| {
+        DeadLetterReason {
+            reason,
+            class: ErrorClass::Permanent,
+            failed_at: now,
+            source_message_id: String::new(),
+        }
+        .write_into(attributes);
+    };
+    let mut message = QueueMessage {
+        entry_id,
+        body: body.to_string(),
+        attributes: attributes.clone(),
+    };
+    reason_of(reason.to_string(), &mut message.attributes);
+    if message.payload_bytes() <= MAX_MESSAGE_BYTES {
+        return message;
+    }
+    // The reason says the body is cut; the attributes then take what they take and the
+    // body gets the rest.
+    reason_of(
+        format!("{reason} (body cut to fit one SQS message)"),
+        &mut attributes,
+    );
+    attributes.insert(TRIMMED_ATTRIBUTE.to_string(), "true".to_string());
+    message.attributes = attributes;
+    message.body.clear();
+    let room = MAX_MESSAGE_BYTES.saturating_sub(message.payload_bytes());
+    let mut cut = room.min(body.len());
+    while !body.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    message.body = body[..cut].to_string();
+    message
 }
 
 /// Packs messages, in order, into batches of at most [`MAX_BATCH_ENTRIES`] entries and

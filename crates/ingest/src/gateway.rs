@@ -144,7 +144,10 @@ impl IngestResponse {
 
 /// Decodes an API Gateway event, handles it, and encodes the answer in the same format.
 /// Events of neither format get a 400 in the 2.0 format.
-pub async fn handle_event<Q: EventQueue>(event: &RawValue, ctx: &Ingest<Q>) -> GatewayResponse {
+pub async fn handle_event<Q: EventQueue, D: EventQueue>(
+    event: &RawValue,
+    ctx: &Ingest<Q, D>,
+) -> GatewayResponse {
     let unreadable = || {
         tracing::warn!(
             status = 400,

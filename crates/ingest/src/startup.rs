@@ -4,16 +4,27 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use aws_config::SdkConfig;
+use futures_util::future::BoxFuture;
 use okta_connect_aws::sdk::{self, AwsSettings};
-use okta_connect_aws::secrets::{self, SecretError};
+use okta_connect_aws::secrets::{self, SecretValues};
 use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::config::{ConfigError, IngestSettings};
 
 use crate::handler::{Ingest, Settings};
-use crate::secret::{HookSecret, SecretSource, SecretSourceError};
+use crate::metrics::MetricsSink;
+use crate::secret::{
+    HookSecret, REFRESH_INTERVAL, SecretReader, SecretSource, SecretSourceError, SecretStore,
+    parse_secret_string,
+};
 
 /// The SQS queue URL events go to.
 pub const QUEUE_URL_VAR: &str = "OKTA_CONNECT_QUEUE_URL";
+/// The dead-letter queue URL unusable events go to (the worker's DLQ).
+pub const DLQ_URL_VAR: &str = "OKTA_CONNECT_DLQ_URL";
+/// Optional stack name, the `Stack` dimension of the metric lines; without it no
+/// metric line is written.
+pub const STACK_NAME_VAR: &str = "OKTA_CONNECT_STACK_NAME";
 /// Optional path of a `config.ini`; without it, only `OKTA_CONNECT__SECTION__KEY`
 /// variables configure the Lambda.
 pub const CONFIG_FILE_VAR: &str = "OKTA_CONNECT_CONFIG_FILE";
@@ -24,6 +35,8 @@ pub const BUDGET_VAR: &str = "OKTA_CONNECT_INGEST_BUDGET_MS";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Startup {
     pub queue_url: String,
+    pub dead_letter_url: String,
+    pub stack_name: Option<String>,
     pub settings: Settings,
     pub secret: SecretSource,
 }
@@ -33,6 +46,8 @@ pub struct Startup {
 pub enum StartupError {
     #[error("{QUEUE_URL_VAR} is not set")]
     MissingQueueUrl,
+    #[error("{DLQ_URL_VAR} is not set (unusable events go to the dead-letter queue)")]
+    MissingDeadLetterUrl,
     #[error("cannot read config file {path}: {source}")]
     ConfigFile {
         path: PathBuf,
@@ -44,8 +59,24 @@ pub enum StartupError {
     Secret(#[from] SecretSourceError),
     #[error("{BUDGET_VAR} must be a number of milliseconds between 100 and 2900")]
     BadBudget,
-    #[error("cannot load the hook secret: {0}")]
-    HookSecret(#[from] SecretError),
+}
+
+/// Reads the hook secret from Secrets Manager: at cold start, and again after a
+/// mismatch (see [`crate::secret`]'s *Rotation*).
+struct SecretsManagerReader {
+    aws: SdkConfig,
+    secret_id: String,
+}
+
+impl SecretReader for SecretsManagerReader {
+    fn read(&self) -> BoxFuture<'_, Result<SecretValues, SecretSourceError>> {
+        Box::pin(async move {
+            let text = secrets::load_text(&self.aws, &self.secret_id)
+                .await
+                .map_err(SecretSourceError::Read)?;
+            parse_secret_string(&text)
+        })
+    }
 }
 
 impl Startup {
@@ -56,10 +87,14 @@ impl Startup {
         read_file: impl Fn(&Path) -> std::io::Result<String>,
     ) -> Result<Self, StartupError> {
         let lookup = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-        let queue_url = lookup(QUEUE_URL_VAR)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .ok_or(StartupError::MissingQueueUrl)?;
+        let required = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let queue_url = required(QUEUE_URL_VAR).ok_or(StartupError::MissingQueueUrl)?;
+        let dead_letter_url = required(DLQ_URL_VAR).ok_or(StartupError::MissingDeadLetterUrl)?;
+        let stack_name = required(STACK_NAME_VAR);
         let text = match lookup(CONFIG_FILE_VAR).filter(|p| !p.trim().is_empty()) {
             Some(path) => {
                 let path = PathBuf::from(path.trim());
@@ -81,33 +116,58 @@ impl Startup {
         let secret = SecretSource::from_env(lookup)?;
         Ok(Startup {
             queue_url,
+            dead_letter_url,
+            stack_name,
             settings,
             secret,
         })
     }
 
-    /// Builds the SQS client once (each call bounded by the request budget) and loads
-    /// the hook secret, from Secrets Manager when configured so.
-    pub async fn build(self) -> Result<Ingest<SqsQueue>, StartupError> {
+    /// Builds the SQS clients once (each call bounded by the request budget) and loads
+    /// the hook secret, from Secrets Manager when configured so (then read again after
+    /// a mismatch, at most once per [`REFRESH_INTERVAL`]). A stored secret that cannot
+    /// be read, is empty, or starts like JSON without being it stops the start.
+    pub async fn build(self) -> Result<Ingest<SqsQueue, SqsQueue>, StartupError> {
+        self.build_on(AwsSettings::default()).await
+    }
+
+    /// [`Startup::build`] on the SDK settings `base` (an emulator's endpoint and region,
+    /// say). The timeouts are always the request budget's.
+    pub async fn build_on(
+        self,
+        base: AwsSettings,
+    ) -> Result<Ingest<SqsQueue, SqsQueue>, StartupError> {
         // Each SQS call must end inside the request's budget; the handler also cuts calls
         // off when the budget ends.
         let budget = self.settings.retry.budget;
         let aws = sdk::load(&AwsSettings {
             operation_timeout: budget,
             attempt_timeout: budget.min(Duration::from_secs(1)),
-            ..AwsSettings::default()
+            ..base
         })
         .await;
-        let values = match self.secret {
-            SecretSource::Inline(values) => values,
-            SecretSource::SecretsManager { secret_id } => secrets::load(&aws, &secret_id).await?,
+        let secret = match self.secret {
+            SecretSource::Inline(values) => SecretStore::fixed(HookSecret::new(&values)),
+            SecretSource::SecretsManager { secret_id } => {
+                let reader = SecretsManagerReader {
+                    aws: aws.clone(),
+                    secret_id,
+                };
+                let values = reader.read().await?;
+                SecretStore::refreshing(HookSecret::new(&values), reader, REFRESH_INTERVAL)
+            }
         };
         let queue = SqsQueue::from_config(&aws, self.queue_url);
-        let ingest = Ingest::new(self.settings, HookSecret::new(&values), queue);
+        let dead_letters = SqsQueue::from_config(&aws, self.dead_letter_url);
+        let mut ingest = Ingest::new(self.settings, secret, queue, dead_letters);
+        if let Some(stack) = self.stack_name {
+            ingest = ingest.with_metrics(MetricsSink::stdout(stack));
+        }
         tracing::info!(
             secret_header = %ingest.settings.secret_header,
             max_body_bytes = ingest.settings.max_body_bytes,
             budget_ms = u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+            metrics = ingest.metrics.is_some(),
             "ingest ready"
         );
         Ok(ingest)
@@ -141,6 +201,7 @@ mod tests {
         (QUEUE_URL_VAR, "https://sqs.us-east-1.amazonaws.com/1/q"),
         (CONFIG_FILE_VAR, "/etc/okta/config.ini"),
         ("OKTA_CONNECT_HOOK_SECRET", "s"),
+        (DLQ_URL_VAR, "https://sqs.us-east-1.amazonaws.com/1/dlq"),
     ];
 
     #[test]
@@ -153,8 +214,16 @@ mod tests {
         env.push((BUDGET_VAR.into(), "1500".into()));
         let startup = Startup::from_env(&env, read_config).unwrap();
         assert_eq!(startup.queue_url, "https://sqs.us-east-1.amazonaws.com/1/q");
+        assert_eq!(
+            startup.dead_letter_url,
+            "https://sqs.us-east-1.amazonaws.com/1/dlq"
+        );
+        assert_eq!(startup.stack_name, None);
         assert_eq!(startup.settings.secret_header, "x-okta-secret");
-        assert_eq!(startup.settings.max_body_bytes, 1_048_576);
+        assert_eq!(
+            startup.settings.max_body_bytes,
+            crate::DEFAULT_MAX_BODY_BYTES
+        );
         assert_eq!(startup.settings.retry.budget, Duration::from_millis(1500));
         assert!(matches!(startup.secret, SecretSource::Inline(_)));
     }
@@ -168,6 +237,10 @@ mod tests {
         assert!(matches!(
             without(QUEUE_URL_VAR),
             Err(StartupError::MissingQueueUrl)
+        ));
+        assert!(matches!(
+            without(DLQ_URL_VAR),
+            Err(StartupError::MissingDeadLetterUrl)
         ));
         assert!(matches!(
             without("OKTA_CONNECT_HOOK_SECRET"),
@@ -200,5 +273,19 @@ mod tests {
             Startup::from_env(&env, read_config),
             Err(StartupError::Config(_))
         ));
+    }
+
+    #[test]
+    fn the_stack_name_turns_metrics_on() {
+        let mut env = vars(BASE);
+        env.push((STACK_NAME_VAR.into(), " OktaConnect-prod ".into()));
+        let startup = Startup::from_env(&env, read_config).unwrap();
+        assert_eq!(startup.stack_name.as_deref(), Some("OktaConnect-prod"));
+        env.pop();
+        env.push((STACK_NAME_VAR.into(), "  ".into()));
+        assert_eq!(
+            Startup::from_env(&env, read_config).unwrap().stack_name,
+            None
+        );
     }
 }

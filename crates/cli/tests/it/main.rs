@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod demo_story;
+mod dev_http;
 mod dev_restart;
 mod okta_live;

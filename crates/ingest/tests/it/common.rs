@@ -31,15 +31,32 @@ pub fn settings(budget: Duration) -> Settings {
     }
 }
 
-pub fn ingest<Q: EventQueue>(queue: Q) -> Ingest<CheckedQueue<Q>> {
+/// The handler's context in the tests: any queue, dead letters in memory; both checked
+/// against the port's contract.
+pub type TestIngest<Q, D = MemoryQueue> = Ingest<CheckedQueue<Q>, CheckedQueue<D>>;
+
+pub fn ingest<Q: EventQueue>(queue: Q) -> TestIngest<Q> {
     ingest_with(queue, settings(Duration::from_millis(500)))
 }
 
-pub fn ingest_with<Q: EventQueue>(queue: Q, settings: Settings) -> Ingest<CheckedQueue<Q>> {
-    Ingest::new(settings, secret(), CheckedQueue::new(queue))
+pub fn ingest_with<Q: EventQueue>(queue: Q, settings: Settings) -> TestIngest<Q> {
+    ingest_with_dead_letters(queue, MemoryQueue::new(), settings)
 }
 
-pub fn memory() -> Ingest<CheckedQueue<MemoryQueue>> {
+pub fn ingest_with_dead_letters<Q: EventQueue, D: EventQueue>(
+    queue: Q,
+    dead_letters: D,
+    settings: Settings,
+) -> TestIngest<Q, D> {
+    Ingest::new(
+        settings,
+        secret(),
+        CheckedQueue::new(queue),
+        CheckedQueue::new(dead_letters),
+    )
+}
+
+pub fn memory() -> TestIngest<MemoryQueue> {
     ingest(MemoryQueue::new())
 }
 

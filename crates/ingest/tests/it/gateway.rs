@@ -140,7 +140,7 @@ async fn deliveries_through_both_formats() {
         let response = invoke(&event).await;
         assert_eq!(response["statusCode"], 200);
         let body: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
-        assert_eq!(body, json!({"queued": 100}));
+        assert_eq!(body, json!({"queued": 100, "deadLettered": 0}));
     }
 }
 

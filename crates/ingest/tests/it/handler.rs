@@ -5,10 +5,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use okta_connect_core::okta::Delivery;
+use okta_connect_core::config::Config;
+use okta_connect_core::okta::{Delivery, OktaEvent};
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
 use okta_connect_core::queue::attribute as attr;
-use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_core::queue::{DeadLetterReason, QueueMessage, RejectedEntry};
+use okta_connect_core::rules::classify;
+use okta_connect_core::time::UnixMillis;
+use okta_connect_ingest::enqueue::{MAX_MESSAGE_BYTES, TRIMMED_ATTRIBUTE};
 use okta_connect_ingest::handle;
 use okta_connect_testkit::fixtures;
 use okta_connect_testkit::memory::{MemoryQueue, QueueFault};
@@ -129,18 +133,218 @@ async fn large_events_are_packed_by_bytes() {
     assert_eq!(ctx.queue.batch_sizes(), vec![4, 4, 4]);
 }
 
+/// The group fixture's event with `debugContext.debugData` blown up by `kib` KiB, as a
+/// System Log event with a long request trace can be.
+fn huge_debug_context_event(uuid: &str, kib: usize) -> serde_json::Value {
+    let mut event = crate::common::events_of(fixtures::GROUP_MEMBERSHIP_ADD).remove(0);
+    event["uuid"] = uuid.into();
+    event["debugContext"]["debugData"]["trace"] = "t".repeat(kib * 1024).into();
+    event
+}
+
 #[tokio::test]
-async fn an_event_too_large_for_any_batch_is_not_sent_and_the_answer_is_503() {
+async fn an_event_larger_than_a_message_is_trimmed_to_the_workers_fields() {
+    let small = crate::common::events_of(fixtures::HUNDRED_EVENTS);
+    let big = huge_debug_context_event("big-one", 400);
+    let events = vec![small[0].clone(), big.clone(), small[1].clone()];
+    let body = crate::common::delivery_with(&events);
+    let ctx = ingest_with(
+        MemoryQueue::new(),
+        crate::common::settings(Duration::from_secs(2)),
+    );
+    let response = handle(post(body.clone()), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        json(&response),
+        serde_json::json!({"queued": 3, "deadLettered": 0})
+    );
+    assert!(
+        ctx.queue.violations().is_empty(),
+        "{:?}",
+        ctx.queue.violations()
+    );
+
+    let accepted = ctx.queue.inner.accepted();
+    let trimmed: Vec<&QueueMessage> = accepted
+        .iter()
+        .filter(|m| m.attributes.get(TRIMMED_ATTRIBUTE).map(String::as_str) == Some("true"))
+        .collect();
+    assert_eq!(trimmed.len(), 1, "only the big event is marked");
+    let message = trimmed[0];
+    assert!(message.payload_bytes() <= MAX_MESSAGE_BYTES);
+    assert_eq!(message.attributes[attr::UUID], "big-one");
+    // What the worker reads is all there, and classifies as the whole event does.
+    let whole = OktaEvent::parse(&big.to_string()).unwrap();
+    let kept = OktaEvent::parse(&message.body).unwrap();
+    assert_eq!(kept.target, whole.target);
+    assert_eq!(kept.actor, whole.actor);
+    assert_eq!(kept.outcome, whole.outcome);
+    assert_eq!(kept.display_message, whole.display_message);
+    let config = Config::from_ini(fixtures::CONFIG_INI).unwrap();
+    assert_eq!(classify(&kept, &config), classify(&whole, &config));
+    assert!(!message.body.contains("ttttt") && !message.body.contains("ipAddress"));
+    // The small events are untouched, byte for byte.
+    for message in accepted
+        .iter()
+        .filter(|m| m.attributes[attr::UUID] != "big-one")
+    {
+        assert!(body.contains(&message.body));
+        assert!(!message.attributes.contains_key(TRIMMED_ATTRIBUTE));
+    }
+}
+
+#[tokio::test]
+async fn an_event_whose_own_fields_are_too_large_keeps_only_what_rules_read() {
     let mut events = crate::common::events_of(fixtures::HUNDRED_EVENTS);
     events.truncate(3);
     events[1]["displayMessage"] = "x".repeat(300 * 1024).into();
-    let mut settings = crate::common::settings(Duration::from_secs(1));
-    settings.max_body_bytes = 1024 * 1024;
-    let ctx = ingest_with(MemoryQueue::new(), settings);
+    let ctx = ingest_with(
+        MemoryQueue::new(),
+        crate::common::settings(Duration::from_secs(2)),
+    );
+    let response = handle(post(crate::common::delivery_with(&events)), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let accepted = ctx.queue.inner.accepted();
+    assert_eq!(accepted.len(), 3);
+    assert!(ctx.queue.violations().is_empty());
+    let trimmed = accepted
+        .iter()
+        .find(|m| m.attributes.contains_key(TRIMMED_ATTRIBUTE))
+        .unwrap();
+    let kept = OktaEvent::parse(&trimmed.body).unwrap();
+    assert_eq!(kept.display_message, None);
+    assert!(kept.okta_user().is_some());
+}
+
+#[tokio::test]
+async fn an_event_too_large_even_trimmed_is_dead_lettered_cut_not_refused() {
+    let mut events = crate::common::events_of(fixtures::GROUP_MEMBERSHIP_ADD);
+    let mut absurd = events[0].clone();
+    absurd["uuid"] = "absurd".into();
+    absurd["target"][0]["displayName"] = "J".repeat(300 * 1024).into();
+    let absurd_raw = absurd.to_string();
+    events.push(absurd);
+    let ctx = ingest_with(
+        MemoryQueue::new(),
+        crate::common::settings(Duration::from_secs(2)),
+    );
+    let response = handle(post(crate::common::delivery_with(&events)), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        json(&response),
+        serde_json::json!({"queued": 1, "deadLettered": 1})
+    );
+    let dead = ctx.dead_letters.inner.accepted();
+    assert!(ctx.dead_letters.violations().is_empty());
+    let letter = &dead[0];
+    assert!(letter.payload_bytes() <= MAX_MESSAGE_BYTES);
+    assert_eq!(letter.attributes[TRIMMED_ATTRIBUTE], "true");
+    assert_eq!(letter.attributes[attr::UUID], "absurd");
+    let reason = DeadLetterReason::read(&letter.attributes).unwrap();
+    assert_eq!(reason.class, ErrorClass::Permanent);
+    assert!(
+        reason.reason.contains("larger than an SQS message"),
+        "{}",
+        reason.reason
+    );
+    assert!(reason.reason.contains("body cut"), "{}", reason.reason);
+    assert!(
+        letter.body.len() > 200 * 1024 && absurd_raw.starts_with(&letter.body),
+        "the raw JSON, cut"
+    );
+}
+
+#[tokio::test]
+async fn one_bad_event_costs_only_itself() {
+    let mut events = crate::common::events_of(fixtures::HUNDRED_EVENTS);
+    events[57]["uuid"] = serde_json::json!(57);
+    let bad_raw = events[57].to_string();
+    let body = crate::common::delivery_with(&events);
+    let before = UnixMillis::now();
+    let ctx = ingest_with(
+        MemoryQueue::new(),
+        crate::common::settings(Duration::from_secs(2)),
+    );
+    let response = handle(post(body), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        json(&response),
+        serde_json::json!({"queued": 99, "deadLettered": 1})
+    );
+    assert_eq!(ctx.queue.inner.accepted().len(), 99);
+
+    let dead = ctx.dead_letters.inner.accepted();
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter.body, bad_raw, "the raw JSON, byte for byte");
+    let reason = DeadLetterReason::read(&letter.attributes).unwrap();
+    assert!(
+        reason.reason.contains("data.events[57]"),
+        "{}",
+        reason.reason
+    );
+    assert_eq!(reason.class, ErrorClass::Permanent);
+    assert_eq!(letter.attributes[attr::FAILURE_CLASS], "permanent");
+    assert!(reason.failed_at >= before && reason.failed_at <= UnixMillis::now());
+    assert!(!letter.attributes.contains_key(attr::SOURCE_MESSAGE_ID));
+    // What could be read of it, for the operator's listing.
+    assert!(
+        !letter.attributes.contains_key(attr::UUID),
+        "its uuid is no string"
+    );
+    assert_eq!(
+        letter.attributes[attr::EVENT_TYPE],
+        events[57]["eventType"].as_str().unwrap()
+    );
+    assert_eq!(letter.attributes[attr::DELIVERY_ID], "delivery-test");
+    assert!(!letter.attributes.contains_key(TRIMMED_ATTRIBUTE));
+}
+
+#[tokio::test]
+async fn dead_letters_not_durable_make_the_answer_503() {
+    let mut events = crate::common::events_of(fixtures::HUNDRED_EVENTS);
+    events.truncate(5);
+    events[2]["published"] = "yesterday".into();
+    let ctx = ingest_with_dead_letters(
+        MemoryQueue::new(),
+        MemoryQueue::always_failing(vec![QueueFault::FailCall]),
+        crate::common::settings(Duration::from_millis(300)),
+    );
     let response = handle(post(crate::common::delivery_with(&events)), &ctx).await;
     assert_eq!(response.status, 503);
-    // The others are durable anyway; Okta's retry only duplicates them.
-    assert_eq!(ctx.queue.inner.accepted().len(), 2);
+    assert!(
+        json(&response)["error"]
+            .as_str()
+            .unwrap()
+            .contains("1 of 5")
+    );
+    // The usable ones are durable anyway; Okta's retry only duplicates them.
+    assert_eq!(ctx.queue.inner.accepted().len(), 4);
+}
+
+#[tokio::test]
+async fn a_delivery_between_one_and_six_mib_is_taken_by_default() {
+    // 50 events of ~100 KiB: a 5 MiB delivery, refused before the limit was raised.
+    let events: Vec<serde_json::Value> = (0..50)
+        .map(|i| huge_debug_context_event(&format!("e{i}"), 100))
+        .collect();
+    let body = crate::common::delivery_with(&events);
+    assert!(
+        body.len() > 4 * 1024 * 1024 && body.len() < okta_connect_ingest::DEFAULT_MAX_BODY_BYTES
+    );
+    let ctx = ingest_with(
+        MemoryQueue::new(),
+        okta_connect_ingest::Settings {
+            retry: okta_connect_ingest::RetryPolicy {
+                budget: Duration::from_secs(2),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    );
+    let response = handle(post(body), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(ctx.queue.inner.accepted().len(), 50);
     assert!(ctx.queue.violations().is_empty());
 }
 
@@ -165,6 +369,10 @@ async fn invalid_fixtures_answer_400_and_queue_nothing() {
         let reason = json(&response)["error"].as_str().unwrap().to_string();
         assert!(!reason.is_empty() && reason.len() < 200, "{name}: {reason}");
         assert_eq!(ctx.queue.inner.calls(), 0, "{name}");
+        // A well-formed delivery whose only event is unusable keeps that event.
+        let dead = ctx.dead_letters.inner.accepted().len();
+        let expected = usize::from(*name == "invalid_event_uuid_number.json");
+        assert_eq!(dead, expected, "{name}");
     }
 }
 

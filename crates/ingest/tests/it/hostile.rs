@@ -1,5 +1,6 @@
-//! A table of hostile and odd requests: each gets the expected status, and nothing is
-//! queued unless the request is a valid delivery. No input may panic.
+//! A table of hostile and odd requests: each gets the expected status, nothing is
+//! queued unless the request holds a usable event, and nothing is dead-lettered but the
+//! unusable events of an authenticated delivery. No input may panic.
 
 use crate::common::*;
 use base64::Engine;
@@ -13,6 +14,8 @@ struct Case {
     status: u16,
     /// Messages expected in the queue afterwards.
     queued: usize,
+    /// Messages expected in the dead-letter queue afterwards.
+    dead: usize,
 }
 
 fn case(name: &'static str, request: IngestRequest, status: u16) -> Case {
@@ -21,6 +24,7 @@ fn case(name: &'static str, request: IngestRequest, status: u16) -> Case {
         request,
         status,
         queued: 0,
+        dead: 0,
     }
 }
 
@@ -30,6 +34,19 @@ fn queues(name: &'static str, request: IngestRequest, queued: usize) -> Case {
         request,
         status: 200,
         queued,
+        dead: 0,
+    }
+}
+
+/// An authenticated delivery: `queued` events queued, `dead` dead-lettered, answered
+/// 200 when something was usable and 400 when nothing was.
+fn splits(name: &'static str, request: IngestRequest, queued: usize, dead: usize) -> Case {
+    Case {
+        name,
+        request,
+        status: if queued > 0 { 200 } else { 400 },
+        queued,
+        dead,
     }
 }
 
@@ -99,6 +116,24 @@ fn cases() -> Vec<Case> {
             401,
         ),
         case("1 MiB secret", post_with_secret(&vec![b'a'; 1 << 20]), 401),
+        // The secret before the size: no body is judged (or read) without it.
+        case(
+            "no secret, body over the limit",
+            IngestRequest::new("POST").body(vec![b' '; limit + 1]),
+            401,
+        ),
+        case(
+            "wrong secret, declared length over the limit",
+            post_with_secret(b"wrong").header("content-length", (limit + 1).to_string()),
+            401,
+        ),
+        case(
+            "wrong secret, base64 body over the limit",
+            post_with_secret(b"wrong")
+                .body(over_limit_decoded.clone())
+                .base64(true),
+            401,
+        ),
         case(
             "secret with a NUL appended",
             post_with_secret(format!("{SECRET}\0").as_bytes()),
@@ -253,45 +288,67 @@ fn cases() -> Vec<Case> {
             400,
         ),
         case("data is a string", post(r#"{"data": "events"}"#), 400),
-        case(
+        // Unusable events: dead-lettered; 4xx only when nothing else was usable.
+        splits(
             "event uuid a number",
             post(fixtures::INVALID_EVENT_UUID_NUMBER),
-            400,
+            0,
+            1,
         ),
-        case(
+        splits(
             "event without published",
             post(one_event_delivery_with(|e| {
                 e.as_object_mut().unwrap().remove("published");
             })),
-            400,
+            0,
+            1,
         ),
-        case(
+        splits(
             "published not RFC 3339",
             post(one_event_delivery_with(|e| {
                 e["published"] = "yesterday".into()
             })),
-            400,
+            0,
+            1,
         ),
-        case(
+        splits(
             "eventType an array",
             post(one_event_delivery_with(|e| {
                 e["eventType"] = serde_json::json!(["a"])
             })),
-            400,
+            0,
+            1,
         ),
-        case(
+        splits(
             "event is a number",
             post(r#"{"data": {"events": [1]}}"#),
-            400,
+            0,
+            1,
         ),
-        case(
+        splits(
+            "every event unusable",
+            post(r#"{"data": {"events": [1, "two", null, {}, []]}}"#),
+            0,
+            5,
+        ),
+        splits(
             "one bad event among good ones",
             post({
                 let mut events = events_of(fixtures::HUNDRED_EVENTS);
                 events[57]["uuid"] = serde_json::json!(57);
                 delivery_with(&events)
             }),
-            400,
+            99,
+            1,
+        ),
+        splits(
+            "a good event among bad ones",
+            post({
+                let good = events_of(fixtures::GROUP_MEMBERSHIP_ADD).remove(0);
+                delivery_with(&[serde_json::json!(1), good, serde_json::json!({"uuid": ""})])
+            }),
+            1,
+            2,
         ),
         case(
             "envelope of another hook type",
@@ -375,14 +432,18 @@ async fn hostile_requests_get_the_right_status_and_queue_nothing_wrongly() {
             .map(<[u8]>::to_vec);
         let response = handle(case.request, &ctx).await;
         let queued = ctx.queue.inner.accepted().len();
-        if response.status != case.status || queued != case.queued {
+        let dead = ctx.dead_letters.inner.accepted().len();
+        if response.status != case.status || queued != case.queued || dead != case.dead {
             failures.push(format!(
-                "{}: status {} (want {}), queued {} (want {})",
-                case.name, response.status, case.status, queued, case.queued
+                "{}: status {} (want {}), queued {} (want {}), dead-lettered {} (want {})",
+                case.name, response.status, case.status, queued, case.queued, dead, case.dead
             ));
         }
         if case.queued == 0 && ctx.queue.inner.calls() != 0 {
             failures.push(format!("{}: the queue was called", case.name));
+        }
+        if case.dead == 0 && ctx.dead_letters.inner.calls() != 0 {
+            failures.push(format!("{}: the dead-letter queue was called", case.name));
         }
         // Every answer is short JSON; nothing but a verified challenge is echoed.
         let body: serde_json::Value = match serde_json::from_str(&response.body) {

@@ -1,6 +1,7 @@
 //! The handler with the real SQS adapter against moto, through the real AWS SDK: a
 //! 100-event delivery lands as 100 messages; entries that fail are resent; a queue that
-//! keeps failing gives 503.
+//! keeps failing gives 503; unusable events land in the DLQ with their reason, huge
+//! ones in the queue trimmed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -12,7 +13,7 @@ use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::SqsQueue;
 use okta_connect_core::okta::Delivery;
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
-use okta_connect_core::queue::{QueueMessage, RejectedEntry};
+use okta_connect_core::queue::{DeadLetterReason, QueueMessage, RejectedEntry};
 use okta_connect_ingest::handle;
 use okta_connect_testkit::fixtures;
 use okta_connect_testkit::sqs::{QueuedMessage, read_queue};
@@ -187,4 +188,60 @@ async fn an_unreachable_queue_gives_503_within_the_budget() {
         "{elapsed:?}"
     );
     assert!(ctx.queue.batch_sizes().len() >= 2, "transient: resent");
+}
+
+#[tokio::test]
+async fn good_bad_and_huge_events_land_in_the_queue_and_the_dlq() {
+    let moto = MotoServer::start();
+    let client = sqs(&AwsSettings::emulator(moto.url())).await;
+    let url = create_queue(&client, "okta-events").await;
+    let dlq_url = create_queue(&client, "okta-events-dlq").await;
+    let ctx = ingest_with_dead_letters(
+        SqsQueue::new(client.clone(), &url),
+        SqsQueue::new(client.clone(), &dlq_url),
+        settings(Duration::from_secs(2)),
+    );
+
+    let mut events = events_of(fixtures::HUNDRED_EVENTS);
+    events.truncate(3);
+    let bad = serde_json::json!({"uuid": "no-date", "eventType": "user.lifecycle.suspend"});
+    events[1] = bad.clone();
+    events[2]["debugContext"]["debugData"]["trace"] = "t".repeat(400 * 1024).into();
+    let big_uuid = events[2]["uuid"].as_str().unwrap().to_string();
+    let response = handle(post(delivery_with(&events)), &ctx).await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    assert_eq!(
+        json(&response),
+        serde_json::json!({"queued": 2, "deadLettered": 1})
+    );
+
+    let queued = read_queue(&client, &url, 2).await;
+    let big = queued
+        .iter()
+        .find(|m| m.attributes["uuid"] == big_uuid)
+        .unwrap();
+    assert_eq!(
+        big.attributes.get("trimmed").map(String::as_str),
+        Some("true")
+    );
+    assert!(big.body.len() < 256 * 1024);
+    let small = queued
+        .iter()
+        .find(|m| m.attributes["uuid"] != big_uuid)
+        .unwrap();
+    assert_eq!(small.body, events[0].to_string());
+
+    let dead = read_queue(&client, &dlq_url, 1).await;
+    assert_eq!(dead[0].body, bad.to_string());
+    let reason = DeadLetterReason::read(&dead[0].attributes).unwrap();
+    assert_eq!(reason.class, ErrorClass::Permanent);
+    assert!(
+        reason.reason.contains("data.events[1]"),
+        "{}",
+        reason.reason
+    );
+    assert!(reason.failed_at.0 > 0);
+    assert_eq!(reason.source_message_id, "");
+    assert_eq!(dead[0].attributes["uuid"], "no-date");
+    assert_eq!(dead[0].attributes["eventType"], "user.lifecycle.suspend");
 }

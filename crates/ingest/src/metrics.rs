@@ -1,0 +1,118 @@
+//! What ingest counts for the stack's alarms: one CloudWatch Embedded Metric Format line
+//! on standard output per request that was refused for its secret, or that dead-lettered
+//! or trimmed an event. A normal request writes no line.
+//!
+//! Namespace `OktaConnect`, dimension `Stack` (from `OKTA_CONNECT_STACK_NAME`, which the
+//! stack sets); each line carries all three counts, zeros included:
+//!
+//! | metric | counts |
+//! |---|---|
+//! | `IngestUnauthorized` | requests answered 401 (secret missing, repeated or wrong) |
+//! | `IngestDeadLettered` | events sent to the dead-letter queue (unusable, or too large even trimmed) |
+//! | `IngestTrimmed` | events queued trimmed to the fields the worker reads |
+
+use std::fmt;
+use std::sync::Arc;
+
+use okta_connect_aws::emf::Metrics;
+use okta_connect_core::time::UnixMillis;
+
+pub const UNAUTHORIZED: &str = "IngestUnauthorized";
+pub const DEAD_LETTERED: &str = "IngestDeadLettered";
+pub const TRIMMED: &str = "IngestTrimmed";
+
+/// What one request counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub unauthorized: usize,
+    pub dead_lettered: usize,
+    pub trimmed: usize,
+}
+
+impl Counts {
+    fn is_zero(&self) -> bool {
+        *self == Counts::default()
+    }
+}
+
+/// Where metric lines go, and the stack they are about.
+#[derive(Clone)]
+pub struct MetricsSink {
+    stack: String,
+    write: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl fmt::Debug for MetricsSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MetricsSink")
+            .field("stack", &self.stack)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MetricsSink {
+    /// Lines to standard output, where Lambda's log capture finds them whatever the
+    /// function's log format.
+    pub fn stdout(stack: impl Into<String>) -> Self {
+        Self::new(stack, |line| println!("{line}"))
+    }
+
+    pub fn new(stack: impl Into<String>, write: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            stack: stack.into(),
+            write: Arc::new(write),
+        }
+    }
+
+    /// The line for `counts`, or `None` when there is nothing to count.
+    pub fn line(&self, counts: Counts, now: UnixMillis) -> Option<String> {
+        if counts.is_zero() {
+            return None;
+        }
+        Some(
+            Metrics::new(&self.stack, now.0)
+                .count(UNAUTHORIZED, counts.unauthorized)
+                .count(DEAD_LETTERED, counts.dead_lettered)
+                .count(TRIMMED, counts.trimmed)
+                .to_line(),
+        )
+    }
+
+    /// Writes the line for `counts`, if any.
+    pub fn record(&self, counts: Counts) {
+        if let Some(line) = self.line(counts, UnixMillis::now()) {
+            (self.write)(&line);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    #[test]
+    fn one_line_with_every_count_or_none() {
+        let sink = MetricsSink::new("OktaConnect-prod", |_| {});
+        assert_eq!(sink.line(Counts::default(), UnixMillis(1)), None);
+        let line = sink
+            .line(
+                Counts {
+                    unauthorized: 1,
+                    ..Counts::default()
+                },
+                UnixMillis(1_790_000_000_000),
+            )
+            .unwrap();
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["Stack"], "OktaConnect-prod");
+        assert_eq!(v[UNAUTHORIZED], 1.0);
+        assert_eq!(v[DEAD_LETTERED], 0.0);
+        assert_eq!(v[TRIMMED], 0.0);
+        let directive = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "OktaConnect");
+        assert_eq!(directive["Dimensions"], serde_json::json!([["Stack"]]));
+        assert_eq!(directive["Metrics"].as_array().unwrap().len(), 3);
+        assert_eq!(v["_aws"]["Timestamp"], 1_790_000_000_000_i64);
+    }
+}
