@@ -77,6 +77,27 @@ export const API_THROTTLE = { rateLimit: 50, burstLimit: 100 };
  * bulk assignment drains in ~17 min at 2 requests/s, so 30 min is not normal. */
 export const QUEUE_AGE_ALARM = Duration.minutes(30);
 
+// Okta never retries a 4xx, so every 4xx the hook gets is a delivery lost, and a hook
+// whose URL or secret is wrong gets nothing else: 100 % of its requests. A healthy hook
+// gets almost none (ingest answers 4xx only for a bad secret or a delivery with nothing
+// usable in it). The alarm fires when, within one hour, at least 5 requests were
+// answered 4xx AND they were at least half of all requests: a stray malformed delivery,
+// a probe or a mistyped test curl (fewer than 5, or a small share of real traffic) does
+// not trip it, while a misconfigured hook trips it as soon as Okta has tried 5 times.
+// One hour, not minutes, because Okta's traffic follows admin activity: a small org may
+// send a handful of deliveries an hour, and a broken hook must still reach 5 in the window.
+export const API_4XX_ALARM = { period: Duration.hours(1), minErrors: 5, share: 0.5 };
+
+// Ingest counts each 401 (IngestUnauthorized, an EMF metric of this stack). A rotation
+// done as the README says causes none (a warm ingest reads the secret again on the first
+// mismatch), so 401s mean the secret in Okta and in Secrets Manager differ, or someone
+// without it is calling. 3 within 15 min: one stray request or a mistyped curl stays
+// below; an Okta hook with a stale secret reaches it after 3 deliveries, each of which
+// Okta has already dropped.
+export const UNAUTHORIZED_ALARM = { period: Duration.minutes(15), threshold: 3 };
+/** The metric ingest writes per 401 (crates/ingest/src/metrics.rs). */
+export const INGEST_UNAUTHORIZED_METRIC = 'IngestUnauthorized';
+
 // Reconcile: a 10,000-user run reads Okta and Connect in ~20 s when nothing is throttled,
 // but an Okta 429 waits until its rate-limit reset (up to 60 s each, several per run on a
 // busy org), Connect's SearchUsers is paced at 2 pages/s, and the snapshot is one DynamoDB
@@ -89,7 +110,7 @@ export const RECONCILE_TIMEOUT = Duration.minutes(15);
 export const RECONCILE_MEMORY_MB = 512;
 /** The input the schedule sends: a real run. Dry runs are invoked by hand (RunReconcileCommand). */
 export const RECONCILE_SCHEDULE_INPUT = { dryRun: false };
-/** The namespace of the reconcile Lambda's Embedded Metric Format line (dimension Stack). */
+/** The namespace of the Embedded Metric Format lines of ingest and reconcile (dimension Stack). */
 export const METRICS_NAMESPACE = 'OktaConnect';
 // A reconcile metric has one datapoint per run (daily by default), not a series. One
 // hour is long enough that an EMF line reaching CloudWatch minutes late still falls in
@@ -223,16 +244,25 @@ export class OktaConnectStack extends Stack {
       environment: {
         ...configEnv,
         OKTA_CONNECT_QUEUE_URL: this.queue.queueUrl,
+        // Events of a delivery that are not usable go here, raw, with their reason:
+        // Okta never retries a 4xx, so refusing the delivery would lose its good events.
+        OKTA_CONNECT_DLQ_URL: this.deadLetterQueue.queueUrl,
         OKTA_CONNECT_HOOK_SECRET_ARN: this.hookSecret.secretArn,
         OKTA_CONNECT_INGEST_BUDGET_MS: String(INGEST_BUDGET_MS),
+        // The Stack dimension of its IngestUnauthorized metric, which an alarm below reads.
+        OKTA_CONNECT_STACK_NAME: this.stackName,
       },
     });
-    // Exactly the calls ingest makes: GetSecretValue once at cold start, SendMessageBatch
-    // (authorized as sqs:SendMessage) per delivery. Nothing else may read the secret.
+    // Exactly the calls ingest makes: GetSecretValue at cold start and again after a
+    // secret mismatch (at most once a minute, so a rotated secret reaches warm
+    // instances), SendMessageBatch (authorized as sqs:SendMessage) per delivery to the
+    // queue, and to the DLQ for unusable events. Nothing else may read the secret.
     this.ingest.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [this.hookSecret.secretArn] }),
     );
-    this.ingest.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
+    this.ingest.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn, this.deadLetterQueue.queueArn] }),
+    );
 
     const workerLogs = this.logGroup('WorkerLogs', retention);
     this.worker = new lambda.Function(this, 'Worker', {
@@ -620,6 +650,37 @@ export class OktaConnectStack extends Stack {
         'The hook endpoint answered 5xx (SQS unavailable or ingest failing): Okta may drop events',
         this.api.metricServerError({ period: every(5), statistic: 'Sum' }),
         1,
+      ),
+      // See API_4XX_ALARM. FILL: an hour with requests but no 4xx datapoint is 0 errors.
+      alarm(
+        'ApiClientErrorRate',
+        `At least ${API_4XX_ALARM.minErrors} requests in an hour, and at least ${API_4XX_ALARM.share * 100} % of all, ` +
+          'were answered 4xx, which Okta never retries: check the hook URL, header and secret in Okta ' +
+          '(README: Operating it), then replay the window with `okta-connect replay`',
+        new cloudwatch.MathExpression({
+          expression: `IF(FILL(errors, 0) >= ${API_4XX_ALARM.minErrors}, FILL(errors, 0) / requests, 0)`,
+          usingMetrics: {
+            errors: this.api.metricClientError({ period: API_4XX_ALARM.period, statistic: 'Sum' }),
+            requests: this.api.metricCount({ period: API_4XX_ALARM.period, statistic: 'Sum' }),
+          },
+          period: API_4XX_ALARM.period,
+          label: 'Share of hook requests answered 4xx',
+        }),
+        API_4XX_ALARM.share,
+      ),
+      alarm(
+        'IngestUnauthorized',
+        `${UNAUTHORIZED_ALARM.threshold} or more hook requests in ${UNAUTHORIZED_ALARM.period.toMinutes()} min were ` +
+          'refused for a missing or wrong secret, and Okta does not retry them: make the secret in Okta and in ' +
+          'Secrets Manager the same (README: Operating it)',
+        new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: INGEST_UNAUTHORIZED_METRIC,
+          dimensionsMap: { Stack: this.stackName },
+          period: UNAUTHORIZED_ALARM.period,
+          statistic: 'Sum',
+        }),
+        UNAUTHORIZED_ALARM.threshold,
       ),
     ];
     if (this.reconcile) {

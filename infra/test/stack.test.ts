@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HOOK_PATH, INGEST_BUDGET_MS, RECONCILE_TIMEOUT } from '../lib/stack';
+import { API_4XX_ALARM, HOOK_PATH, INGEST_BUDGET_MS, RECONCILE_TIMEOUT, UNAUTHORIZED_ALARM } from '../lib/stack';
 import {
   FIXTURES,
   REPO_CONFIG,
@@ -75,8 +75,10 @@ describe('the stack from the repository config.ini', () => {
         OKTA_CONNECT_CONFIG_FILE: '/var/task/config.ini',
         RUST_LOG: 'info',
         OKTA_CONNECT_QUEUE_URL: `\${${id(b.stack.queue)}}`,
+        OKTA_CONNECT_DLQ_URL: `\${${id(b.stack.deadLetterQueue)}}`,
         OKTA_CONNECT_HOOK_SECRET_ARN: `\${${id(b.stack.hookSecret)}}`,
         OKTA_CONNECT_INGEST_BUDGET_MS: '2000',
+        OKTA_CONNECT_STACK_NAME: 'OktaConnect',
       });
       assert.deepEqual(env(b.stack.worker), {
         OKTA_CONNECT_CONFIG_FILE: '/var/task/config.ini',
@@ -190,11 +192,14 @@ describe('the stack from the repository config.ini', () => {
   });
 
   describe('IAM least privilege', () => {
-    it('ingest: its log group, GetSecretValue on the secret, SendMessage on the queue', () => {
+    it('ingest: its log group, GetSecretValue on the secret, SendMessage on the queue and the DLQ', () => {
       const expected: Statement[] = [
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${id(b.stack.node.findChild('IngestLogs'))}.Arn}`] },
         { actions: ['secretsmanager:GetSecretValue'], resources: [`\${${id(b.stack.hookSecret)}}`] },
-        { actions: ['sqs:SendMessage'], resources: [`\${${id(b.stack.queue)}.Arn}`] },
+        {
+          actions: ['sqs:SendMessage'],
+          resources: [`\${${id(b.stack.deadLetterQueue)}.Arn}`, `\${${id(b.stack.queue)}.Arn}`].sort(),
+        },
       ];
       assert.deepEqual(roleStatements(t, id(b.stack.ingest.role)), expected);
     });
@@ -311,6 +316,40 @@ describe('the stack from the repository config.ini', () => {
       }
     });
 
+    it('API 4xx share: at least 5 of an hour, and at least half of all requests', () => {
+      const found = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).filter(([k]) => k.startsWith('ApiClientErrorRate'));
+      assert.equal(found.length, 1);
+      const a = found[0][1].Properties;
+      assert.equal(a.Threshold, API_4XX_ALARM.share);
+      assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+      assert.equal(a.EvaluationPeriods, 1);
+      assert.equal(a.TreatMissingData, 'notBreaching');
+      const expression = a.Metrics.find((m: any) => m.Expression);
+      assert.equal(expression.Expression, `IF(FILL(errors, 0) >= ${API_4XX_ALARM.minErrors}, FILL(errors, 0) / requests, 0)`);
+      assert.equal(expression.ReturnData, true);
+      const inputs = Object.fromEntries(
+        a.Metrics.filter((m: any) => m.MetricStat).map((m: any) => [m.Id, m.MetricStat]),
+      );
+      assert.equal(inputs.errors.Metric.MetricName, '4xx');
+      assert.equal(inputs.requests.Metric.MetricName, 'Count');
+      for (const stat of Object.values(inputs) as any[]) {
+        assert.equal(stat.Metric.Namespace, 'AWS/ApiGateway');
+        assert.deepEqual(stat.Metric.Dimensions, [{ Name: 'ApiId', Value: { Ref: id(b.stack.api) } }]);
+        assert.equal(stat.Period, 3600);
+        assert.equal(stat.Stat, 'Sum');
+      }
+    });
+
+    it('ingest 401s: IngestUnauthorized of this stack, Sum ≥ 3 over 15 min', () => {
+      const a = alarm('IngestUnauthorized', 'OktaConnect');
+      assert.deepEqual(a.Dimensions, [{ Name: 'Stack', Value: 'OktaConnect' }]);
+      assert.equal(a.Statistic, 'Sum');
+      assert.equal(a.Period, UNAUTHORIZED_ALARM.period.toSeconds());
+      assert.equal(a.Period, 900);
+      assert.equal(a.Threshold, 3);
+      assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    });
+
     it('notify nobody without [Deploy] ALARM_EMAIL', () => {
       t.resourceCountIs('AWS::SNS::Topic', 0);
       for (const a of Object.values(t.findResources('AWS::CloudWatch::Alarm'))) {
@@ -360,7 +399,7 @@ describe('config.ini switches', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
     });
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 6);
+    assert.equal(alarms.length, 8);
     for (const a of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     // The override that set it reaches both Lambdas, which read the same config.
     for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
@@ -672,8 +711,8 @@ describe('the reconcile Lambda and its schedule (with [OktaApi])', () => {
       assert.equal(a.TreatMissingData, 'notBreaching');
     });
 
-    it('join the other six', () => {
-      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 9);
+    it('join the other eight', () => {
+      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 11);
     });
   });
 
@@ -712,7 +751,7 @@ describe('reconcile switches', () => {
     const b = build({ env: { ...OKTA_API, OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com' } });
     const [topicId] = only(b.template, 'AWS::SNS::Topic');
     const alarms = Object.entries(b.template.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 9);
+    assert.equal(alarms.length, 11);
     for (const [, a] of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     assert.equal(alarms.filter(([k]) => k.startsWith('Reconcile')).length, 3);
   });
@@ -743,8 +782,12 @@ describe('reconcile switches', () => {
     const trusted = Object.values(t.findResources('AWS::IAM::Role')).map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal);
     assert.ok(!JSON.stringify(trusted).includes('scheduler.amazonaws.com'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 6);
-    assert.ok(!alarms.some((a) => a.Properties.Namespace === 'OktaConnect'));
+    assert.equal(alarms.length, 8);
+    // Ingest's own metric only: no reconcile metric without a reconcile.
+    assert.deepEqual(
+      alarms.filter((a) => a.Properties.Namespace === 'OktaConnect').map((a) => a.Properties.MetricName),
+      ['IngestUnauthorized'],
+    );
     for (const name of ['ReconcileFunctionName', 'RunReconcileCommand', 'ReconcileLogGroupName', 'ReconcileScheduleName']) {
       assert.deepEqual(t.findOutputs(name), {}, name);
     }
