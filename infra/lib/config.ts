@@ -14,7 +14,9 @@ export interface OktaConnectConfig {
   pacing: { requests_per_second: number; burst: number };
   events: Record<string, string>;
   mappings: AccessMapping[];
-  removal: { policy: 'DELETE' | 'NO_PERMISSION' | 'IGNORE'; security_profile_id?: string };
+  removal: RevocationPolicy;
+  /** While an Okta user is suspended (default NO_PERMISSION: the same Connect user is parked). */
+  suspension: RevocationPolicy;
   username_source: string;
   ledger_retention_days: number;
   ingest: { secret_header: string; max_body_bytes: number };
@@ -33,6 +35,11 @@ export interface ReconcileSettings {
   /** false: the reconcile Lambda is deployed but only runs when invoked by hand. */
   schedule_enabled: boolean;
 }
+
+/** What revoking a Connect user means; `security_profile_id` null = not configured (the stack creates one). */
+export type RevocationPolicy =
+  | { policy: 'DELETE' | 'IGNORE' }
+  | { policy: 'NO_PERMISSION'; security_profile_id: string | null };
 
 export interface OktaApiSettings {
   org_url: string;

@@ -8,11 +8,12 @@
 //
 // Every number below says why it is what it is; PROTOCOLS.md §1 (Okta) and §4 (SQS +
 // Lambda) are the sources of the limits quoted.
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as apigwv1 from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as connect from 'aws-cdk-lib/aws-connect';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -139,6 +140,8 @@ export class OktaConnectStack extends Stack {
   readonly oktaApiSecret?: secretsmanager.Secret;
   readonly api: apigw.HttpApi;
   readonly alarmTopic?: sns.Topic;
+  /** The no-permission security profile, when config.ini names none but a policy needs one. */
+  readonly noPermissionProfile?: connect.CfnSecurityProfile;
 
   constructor(scope: Construct, id: string, props: OktaConnectStackProps) {
     super(scope, id, props);
@@ -230,7 +233,32 @@ export class OktaConnectStack extends Stack {
       handler: 'bootstrap',
       loggingFormat: lambda.LoggingFormat.JSON,
     };
-    const configEnv = { OKTA_CONNECT_CONFIG_FILE: CONFIG_PATH_IN_LAMBDA, RUST_LOG: 'info', ...overrides };
+    // Suspension (and NO_PERMISSION removal) parks a Connect user on a security profile
+    // that grants nothing, so an unsuspend restores the same user (id, audit history,
+    // quick connects). Without NO_PERMISSION_SECURITY_PROFILE_ID in config.ini the stack
+    // makes that profile in the instance and hands its id to the Lambdas as the same
+    // override any config.ini key takes; the Lambdas refuse to start without one.
+    const needsProfile = [config.removal, config.suspension].some(
+      (p) => p.policy === 'NO_PERMISSION' && !p.security_profile_id,
+    );
+    let profileOverride: Record<string, string> = {};
+    if (needsProfile) {
+      this.noPermissionProfile = new connect.CfnSecurityProfile(this, 'NoPermissionSecurityProfile', {
+        instanceArn,
+        securityProfileName: `${this.stackName}-no-permission`,
+        description: `Grants nothing: ${this.stackName} parks suspended (and revoked) agents here`,
+        permissions: [],
+      });
+      // ARN: arn:PARTITION:connect:REGION:ACCOUNT:instance/INSTANCE_ID/security-profile/PROFILE_ID
+      const profileId = Fn.select(3, Fn.split('/', this.noPermissionProfile.attrSecurityProfileArn));
+      profileOverride = { OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID: profileId };
+    }
+    const configEnv = {
+      OKTA_CONNECT_CONFIG_FILE: CONFIG_PATH_IN_LAMBDA,
+      RUST_LOG: 'info',
+      ...overrides,
+      ...profileOverride,
+    };
 
     const ingestLogs = this.logGroup('IngestLogs', retention);
     this.ingest = new lambda.Function(this, 'Ingest', {
@@ -295,12 +323,14 @@ export class OktaConnectStack extends Stack {
     const readOktaCredential = () =>
       new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [oktaCredentialSecretArn!] });
     if (oktaCredentialSecretArn) this.worker.addToRolePolicy(readOktaCredential());
-    const useLedger = () =>
+    const useLedger = (...more: string[]) =>
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', ...more],
         resources: [this.ledger.tableArn],
       });
-    this.worker.addToRolePolicy(useLedger());
+    // DeleteItem: a user deleted in Okta has its facts forgotten once its Connect user is
+    // revoked (only a tombstone with its Okta id stays).
+    this.worker.addToRolePolicy(useLedger('dynamodb:DeleteItem'));
     // Events that can never succeed go to the DLQ at once, with their reason.
     this.worker.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),

@@ -69,7 +69,16 @@ const variants: [string, BuildOptions][] = [
       ),
     },
   ],
-  ['no hierarchy groups, no Region', { env: { OKTA_CONNECT__MAPPING_SUPERVISORS__HIERARCHY_GROUP_ID: '', OKTA_CONNECT__CONNECT__REGION: '' } }],
+  [
+    'no hierarchy groups, no Region, a stack-made no-permission profile',
+    {
+      env: {
+        OKTA_CONNECT__MAPPING_SUPERVISORS__HIERARCHY_GROUP_ID: '',
+        OKTA_CONNECT__CONNECT__REGION: '',
+        OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID: '',
+      },
+    },
+  ],
   [
     '[OktaApi]: the Okta credential secret, the reconcile Lambda and its schedule, with alarm email',
     {

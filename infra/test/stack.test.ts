@@ -215,7 +215,7 @@ describe('the stack from the repository config.ini', () => {
         { actions: ['connect:UpdateUserRoutingProfile'], resources: [`${ARN}/agent/*`, `${ARN}/routing-profile/*`] },
         { actions: ['connect:UpdateUserSecurityProfiles'], resources: [`${ARN}/agent/*`, `${ARN}/security-profile/*`] },
         {
-          actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
+          actions: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
           resources: [`\${${id(b.stack.ledger)}.Arn}`],
         },
         { actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`\${${id(b.stack.node.findChild('WorkerLogs'))}.Arn}`] },
@@ -472,6 +472,24 @@ describe('config.ini switches', () => {
     const statements = roleStatements(b.template, b.stack.getLogicalId(b.stack.worker.role!.node.defaultChild as any));
     const search = statements.find((s) => s.actions[0] === 'connect:SearchUsers');
     assert.deepEqual(search?.resources, [`arn:\${AWS::Partition}:connect:\${AWS::Region}:\${AWS::AccountId}:instance/${INSTANCE}`]);
+  });
+
+  it('a no-permission profile is created only when config.ini names none, and reaches every Lambda that revokes', () => {
+    build().template.resourceCountIs('AWS::Connect::SecurityProfile', 0);
+    const b = build({ env: { ...OKTA_API, OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID: '' } });
+    const [profileId, profile] = only(b.template, 'AWS::Connect::SecurityProfile');
+    assert.deepEqual(profile.Properties.Permissions, [], 'grants nothing');
+    assert.equal(flat(profile.Properties.InstanceArn), `arn:\${AWS::Partition}:connect:us-east-1:\${AWS::AccountId}:instance/${INSTANCE}`);
+    const expected = { 'Fn::Select': [3, { 'Fn::Split': ['/', { 'Fn::GetAtt': [profileId, 'SecurityProfileArn'] }] }] };
+    for (const fn of [b.stack.worker, b.stack.reconcile!]) {
+      const [, resource] = only(b.template, 'AWS::Lambda::Function', { Description: (fn.node.defaultChild as any).description });
+      assert.deepEqual(resource.Properties.Environment.Variables.OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID, expected);
+    }
+    // SUSPEND_POLICY = DELETE and REMOVAL_POLICY = DELETE need none.
+    const none = build({
+      env: { OKTA_CONNECT__SYNC__NO_PERMISSION_SECURITY_PROFILE_ID: '', OKTA_CONNECT__SYNC__SUSPEND_POLICY: 'DELETE' },
+    });
+    none.template.resourceCountIs('AWS::Connect::SecurityProfile', 0);
   });
 
   it('BATCH_SIZE and MAX_CONCURRENCY reach the event source mapping', () => {

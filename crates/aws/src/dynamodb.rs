@@ -64,6 +64,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
@@ -508,6 +509,68 @@ impl Ledger for DynamoLedger {
         }
     }
 
+    async fn forget_user(&self, tombstone: &Fact) -> Result<(), LedgerError> {
+        // The tombstone first (a PutItem over its slot, unconditional: it is the newest
+        // word on a deleted user), then every other fact item, then the Connect id. A
+        // failure part-way leaves fewer facts, never lost protection: rerunning finishes.
+        let pk = user_pk(&tombstone.okta_user_id);
+        let keep = format!("{FACT_SK_PREFIX}{}", tombstone.key());
+        let json = serde_json::to_string(tombstone)
+            .map_err(|e| LedgerError::Permanent(format!("cannot serialise tombstone {pk}: {e}")))?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(&pk))
+            .item("sk", s(&keep))
+            .item("published_ms", n(tombstone.published.0))
+            .item("event_uuid", s(&tombstone.event_uuid))
+            .item("fact", s(json))
+            .send()
+            .await
+            .map_err(|e| self.error("PutItem", &format!("{pk}/{keep}"), e))?;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :fact)")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_values(":pk", s(&pk))
+                .expression_attribute_values(":fact", s(FACT_SK_PREFIX))
+                .projection_expression("#pk, #sk")
+                .consistent_read(true)
+                .set_limit(self.query_page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", &pk, e))?;
+            for item in out.items.unwrap_or_default() {
+                let Some(AttributeValue::S(sk)) = item.get("sk") else {
+                    continue;
+                };
+                if *sk == keep {
+                    continue;
+                }
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("pk", s(&pk))
+                    .key("sk", s(sk))
+                    .send()
+                    .await
+                    .map_err(|e| self.error("DeleteItem", &format!("{pk}/{sk}"), e))?;
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        self.remember_connect_user(&tombstone.okta_user_id, None)
+            .await
+    }
+
     async fn remember_connect_user(
         &self,
         okta_user_id: &str,
@@ -927,6 +990,9 @@ item_operation!(UpdateItemError;
     transient: TransactionConflictException | ReplicatedWriteConflictException;
     permanent: ConditionalCheckFailedException | ItemCollectionSizeLimitExceededException);
 item_operation!(PutItemError;
+    transient: TransactionConflictException | ReplicatedWriteConflictException;
+    permanent: ConditionalCheckFailedException | ItemCollectionSizeLimitExceededException);
+item_operation!(DeleteItemError;
     transient: TransactionConflictException | ReplicatedWriteConflictException;
     permanent: ConditionalCheckFailedException | ItemCollectionSizeLimitExceededException);
 item_operation!(GetItemError);

@@ -81,6 +81,9 @@ impl Ledger for AnyLedger {
     ) -> Result<(), LedgerError> {
         ledger!(self, l => l.remember_connect_user(okta_user_id, connect_user_id))
     }
+    async fn forget_user(&self, tombstone: &Fact) -> Result<(), LedgerError> {
+        ledger!(self, l => l.forget_user(tombstone))
+    }
     async fn lease_user(
         &self,
         okta_user_id: &str,

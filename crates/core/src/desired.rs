@@ -45,6 +45,8 @@ pub enum RevokedBecause {
     NoMapping,
     Suspended,
     Deactivated,
+    /// Deleted in Okta.
+    Deleted,
     /// The Connect user is left under a login the Okta user no longer has.
     LoginChanged,
 }
@@ -110,6 +112,7 @@ pub fn desired_user(
     match facts.status() {
         Some(OktaStatus::Suspended) => return Ok(revoked(RevokedBecause::Suspended)),
         Some(OktaStatus::Deactivated) => return Ok(revoked(RevokedBecause::Deactivated)),
+        Some(OktaStatus::Deleted) => return Ok(revoked(RevokedBecause::Deleted)),
         Some(OktaStatus::Active) | None => {}
     }
     // `config.mappings` is sorted by priority, so the first member mapping wins.

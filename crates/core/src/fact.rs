@@ -30,6 +30,9 @@ pub enum OktaStatus {
     Active,
     Suspended,
     Deactivated,
+    /// Deleted in Okta (`user.lifecycle.delete.initiated`): final. Once the Connect user
+    /// is revoked, the user's facts are forgotten but for this one.
+    Deleted,
 }
 
 /// What a fact says.

@@ -132,6 +132,7 @@ impl fmt::Display for RevokedBecause {
             RevokedBecause::NoMapping => "in no mapping",
             RevokedBecause::Suspended => "suspended",
             RevokedBecause::Deactivated => "deactivated",
+            RevokedBecause::Deleted => "deleted in Okta",
             RevokedBecause::LoginChanged => "an old login",
         })
     }

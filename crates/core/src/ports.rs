@@ -245,6 +245,14 @@ pub trait Ledger: Send + Sync {
         connect_user_id: Option<&str>,
     ) -> impl Future<Output = Result<(), LedgerError>> + Send;
 
+    /// Forgets an Okta user deleted in Okta: every fact of `tombstone.okta_user_id` and
+    /// its remembered Connect user go, and `tombstone` (a fact without personal data:
+    /// its subject empty) stays, so an older event arriving late cannot bring the user
+    /// back. Called once the user's Connect user is revoked. Event records (uuid and
+    /// outcome) are untouched: they expire with the ledger's retention.
+    fn forget_user(&self, tombstone: &Fact)
+    -> impl Future<Output = Result<(), LedgerError>> + Send;
+
     /// Takes the per-user converge lease for `holder` until `now + lease`. `true` if
     /// taken (free, expired, or already `holder`'s); `false` if someone else holds it.
     fn lease_user(

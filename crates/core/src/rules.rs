@@ -83,7 +83,7 @@ const LIFECYCLE: &[(&str, OktaStatus)] = &[
     ("user.lifecycle.suspend", OktaStatus::Suspended),
     ("user.lifecycle.deactivate", OktaStatus::Deactivated),
     // Okta deletes only deactivated users; the event can still arrive first.
-    ("user.lifecycle.delete.initiated", OktaStatus::Deactivated),
+    ("user.lifecycle.delete.initiated", OktaStatus::Deleted),
 ];
 
 /// The profile-update event type.

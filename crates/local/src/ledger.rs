@@ -193,6 +193,34 @@ impl SqliteLedger {
         })
     }
 
+    fn forget(&self, tombstone: &Fact) -> Result<(), EmbeddedError> {
+        let json = to_json("fact", tombstone)?;
+        let user = &tombstone.okta_user_id;
+        // One transaction: no reader sees the user half forgotten.
+        self.db.write(|tx| {
+            tx.execute(
+                "DELETE FROM ledger_facts WHERE okta_user_id = ?1",
+                params![user],
+            )?;
+            tx.execute(
+                "INSERT INTO ledger_facts (okta_user_id, slot, published_ms, event_uuid, fact)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    user,
+                    tombstone.key(),
+                    tombstone.published.0,
+                    tombstone.event_uuid,
+                    json
+                ],
+            )?;
+            tx.execute(
+                "UPDATE ledger_users SET connect_user_id = NULL WHERE okta_user_id = ?1",
+                params![user],
+            )?;
+            Ok(())
+        })
+    }
+
     fn remember(
         &self,
         okta_user_id: &str,
@@ -375,6 +403,11 @@ impl Ledger for SqliteLedger {
     async fn user_record(&self, okta_user_id: &str) -> Result<UserRecord, LedgerError> {
         let (this, user) = (self.clone(), okta_user_id.to_string());
         Ok(blocking(move || this.user(&user)).await?)
+    }
+
+    async fn forget_user(&self, tombstone: &Fact) -> Result<(), LedgerError> {
+        let (this, tombstone) = (self.clone(), tombstone.clone());
+        Ok(blocking(move || this.forget(&tombstone)).await?)
     }
 
     async fn remember_connect_user(

@@ -119,8 +119,10 @@ where
     // A lifecycle event for a user whose memberships this pipeline never saw (it joined
     // the group before go-live): its own Connect user, if it has one, is still revoked.
     let mut found_for_status = None;
-    if let (Desired::Unmanaged, Some(status @ (OktaStatus::Suspended | OktaStatus::Deactivated))) =
-        (&desired, record.facts.status())
+    if let (
+        Desired::Unmanaged,
+        Some(status @ (OktaStatus::Suspended | OktaStatus::Deactivated | OktaStatus::Deleted)),
+    ) = (&desired, record.facts.status())
     {
         let owned = match record.connect_user_id.as_deref() {
             Some(id) => directory.describe(id).await?,
@@ -136,6 +138,11 @@ where
                     username: user.username.clone(),
                     removal: config.suspension.clone(),
                     because: RevokedBecause::Suspended,
+                },
+                OktaStatus::Deleted => Desired::Revoked {
+                    username: user.username.clone(),
+                    removal: config.removal.clone(),
+                    because: RevokedBecause::Deleted,
                 },
                 _ => Desired::Revoked {
                     username: user.username.clone(),

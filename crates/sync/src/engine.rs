@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use okta_connect_core::config::Config;
-use okta_connect_core::outcome::{Converged, FactKind, Failure, Outcome};
+use okta_connect_core::desired::RevokedBecause;
+use okta_connect_core::fact::{Assertion, Fact, OktaStatus, UserSnapshot};
+use okta_connect_core::outcome::{Converged, DesiredState, FactKind, Failure, Outcome};
 use okta_connect_core::ports::{Claim, EventQueue, IdentitySource, Ledger, UserDirectory};
 use okta_connect_core::queue::{
     DeadLetterReason, Delivery, EventAttributes, QueueMessage, ReconcileRequest, Work,
@@ -409,11 +411,52 @@ where
             deadline,
             self.converge_leased(&fact.okta_user_id, &holder)
         )?;
+        let deleted = matches!(
+            fact.assertion,
+            Assertion::Status {
+                status: OktaStatus::Deleted
+            }
+        ) || matches!(
+            converged.desired,
+            DesiredState::Revoked {
+                because: RevokedBecause::Deleted
+            }
+        );
+        if deleted {
+            retrying!(self, deadline, self.forget_deleted(&fact.okta_user_id))?;
+        }
         let outcome = Outcome::Converged {
             fact: FactKind::of(&fact),
             converged,
         };
         self.complete(&event.uuid, outcome, deadline).await
+    }
+
+    /// Forgets a user deleted in Okta whose Connect user was just revoked: its facts
+    /// (logins, display names, memberships) and Connect id go; a tombstone with its Okta
+    /// id and deletion alone stays, so a late older event cannot bring the user back.
+    async fn forget_deleted(&self, okta_user_id: &str) -> Result<(), SyncError> {
+        let record = self.ledger.user_record(okta_user_id).await?;
+        let Some(deletion) = record.facts.facts.values().find(|f| {
+            matches!(
+                f.assertion,
+                Assertion::Status {
+                    status: OktaStatus::Deleted
+                }
+            )
+        }) else {
+            return Ok(());
+        };
+        let tombstone = Fact {
+            subject: UserSnapshot::default(),
+            ..deletion.clone()
+        };
+        self.ledger.forget_user(&tombstone).await?;
+        tracing::info!(
+            okta_user_id,
+            "deleted in Okta: the user's facts and Connect id were forgotten"
+        );
+        Ok(())
     }
 
     /// A reconcile run's request: its facts are in the ledger already, so claim the

@@ -699,6 +699,15 @@ impl Ledger for MemoryLedger {
         Ok(self.enter()?.events.get(uuid).cloned())
     }
 
+    async fn forget_user(&self, tombstone: &Fact) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        let user = s.users.entry(tombstone.okta_user_id.clone()).or_default();
+        user.facts = UserFacts::new(&tombstone.okta_user_id);
+        user.facts.record(tombstone.clone());
+        user.connect_user_id = None;
+        Ok(())
+    }
+
     async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
         let mut s = self.enter()?;
         let user = s.users.entry(fact.okta_user_id.clone()).or_default();

@@ -760,36 +760,58 @@ async fn throttling_is_retried_never_dead_lettered() {
 struct Story {
     user: usize,
     /// 0 add agents, 1 remove agents, 2 add supervisors, 3 remove supervisors,
-    /// 4 deactivate, 5 reactivate.
+    /// 4 deactivate, 5 reactivate, 6 suspend, 7 unsuspend.
     kind: usize,
     published: i64,
+    /// The event names the user by its second login (an Okta login change).
+    renamed: bool,
 }
 
-const STORY_USERS: [(&str, &str); 3] = [
-    ("00u1prop000000000001", "ada.prop@acme.example"),
-    ("00u1prop000000000002", "bo.prop@acme.example"),
-    ("00u1prop000000000003", "cy.prop@acme.example"),
+const STORY_USERS: [(&str, &str, &str); 3] = [
+    (
+        "00u1prop000000000001",
+        "ada.prop@acme.example",
+        "ada.new@acme.example",
+    ),
+    (
+        "00u1prop000000000002",
+        "bo.prop@acme.example",
+        "bo.new@acme.example",
+    ),
+    (
+        "00u1prop000000000003",
+        "cy.prop@acme.example",
+        "cy.new@acme.example",
+    ),
 ];
 
-/// What the newest facts imply, written independently of the core's rules: per user,
-/// the routing profile of the Connect user that should exist, or none.
+/// The security profile suspended users are parked on (config.ini's).
+const PARKED: &str = "e3b0c442-98fc-4c14-9afb-f4c8996fb924";
+
+/// What the newest facts imply, written independently of the core's rules: the Connect
+/// users that should give access, by username, with their routing profile. A user gives
+/// access unless deactivated, suspended (parked: kept, but granting nothing) or in no
+/// mapping; its username is the login of its newest event, and no user remains under an
+/// older login.
 fn oracle(stories: &[(String, Story)]) -> BTreeMap<String, &'static str> {
     let mut expected = BTreeMap::new();
-    for (index, (_, login)) in STORY_USERS.iter().enumerate() {
+    for (index, (_, login, new_login)) in STORY_USERS.iter().enumerate() {
         let newest = |kinds: &[usize]| {
             stories
                 .iter()
                 .filter(|(_, s)| s.user == index && kinds.contains(&s.kind))
                 .max_by(|(ua, a), (ub, b)| (a.published, ua).cmp(&(b.published, ub)))
-                .map(|(_, s)| s.kind)
+                .map(|(_, s)| s.clone())
         };
         let managed = newest(&[0, 1, 2, 3]).is_some();
-        let deactivated = newest(&[4, 5]) == Some(4);
-        let agent = newest(&[0, 1]) == Some(0);
-        let supervisor = newest(&[2, 3]) == Some(2);
-        if managed && !deactivated && (agent || supervisor) {
+        let status = newest(&[4, 5, 6, 7]).map(|s| s.kind);
+        let access = !matches!(status, Some(4 | 6));
+        let agent = newest(&[0, 1]).map(|s| s.kind) == Some(0);
+        let supervisor = newest(&[2, 3]).map(|s| s.kind) == Some(2);
+        let renamed = newest(&[0, 1, 2, 3, 4, 5, 6, 7]).is_some_and(|s| s.renamed);
+        if managed && access && (agent || supervisor) {
             expected.insert(
-                login.to_string(),
+                if renamed { new_login } else { login }.to_string(),
                 if supervisor {
                     SUPERVISOR_ROUTING
                 } else {
@@ -802,7 +824,7 @@ fn oracle(stories: &[(String, Story)]) -> BTreeMap<String, &'static str> {
 }
 
 #[test]
-fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply() {
+fn any_order_and_duplication_across_two_workers_ends_in_the_state_the_newest_facts_imply() {
     use proptest::prelude::*;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -810,11 +832,14 @@ fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply(
         .build()
         .unwrap();
     let rig = runtime.block_on(Rig::start(sim_default()));
-    let story = (0..3usize, 0..6usize, 0..40i64).prop_map(|(user, kind, published)| Story {
-        user,
-        kind,
-        published,
-    });
+    let story = (0..3usize, 0..8usize, 0..40i64, prop::bool::weighted(0.2)).prop_map(
+        |(user, kind, published, renamed)| Story {
+            user,
+            kind,
+            published,
+            renamed,
+        },
+    );
     let case = (
         prop::collection::vec(story, 1..14),
         prop::collection::vec(any::<prop::sample::Index>(), 0..6),
@@ -855,9 +880,13 @@ fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply(
                             Some(("00g1c0nn3ctSup3rv1s7", "connect_supervisors")),
                         ),
                         4 => ("user.lifecycle.deactivate", None),
-                        _ => ("user.lifecycle.reactivate", None),
+                        5 => ("user.lifecycle.reactivate", None),
+                        6 => ("user.lifecycle.suspend", None),
+                        _ => ("user.lifecycle.unsuspend", None),
                     };
-                    okta_event(uuid, base + s.published, kind, STORY_USERS[s.user], group)
+                    let (id, login, new_login) = STORY_USERS[s.user];
+                    let user = (id, if s.renamed { new_login } else { login });
+                    okta_event(uuid, base + s.published, kind, user, group)
                 })
                 .collect();
             // Deliveries: every event, some twice, in a shuffled order.
@@ -882,16 +911,30 @@ fn any_order_and_duplication_of_events_ends_in_the_state_the_newest_facts_imply(
             }
             let actual = runtime.block_on(async {
                 rig.sim.sim().clear_users().unwrap();
-                let worker = rig
-                    .worker_on_new_table(config(), &format!("ledger-{n}"))
-                    .await;
-                let settled = worker.settle(deliveries, 4, 30, INVOCATION).await;
-                for r in &settled.reports {
-                    assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason());
+                // Two workers on one ledger, each given every other delivery, at once.
+                let table = format!("ledger-{n}");
+                let a = rig.worker_on_new_table(config(), &table).await;
+                let mut b = rig.worker(config()).await;
+                b.ledger = DynamoLedger::from_config(&rig.aws, &table);
+                let (for_a, for_b): (Vec<_>, Vec<_>) = deliveries
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| i % 2 == 0);
+                let strip = |v: Vec<(usize, Delivery)>| v.into_iter().map(|(_, d)| d).collect();
+                let (settled_a, settled_b) = tokio::join!(
+                    a.settle(strip(for_a), 4, 30, INVOCATION),
+                    b.settle(strip(for_b), 4, 30, INVOCATION),
+                );
+                for settled in [&settled_a, &settled_b] {
+                    for r in &settled.reports {
+                        assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason());
+                    }
+                    assert!(settled.pending.is_empty(), "messages still pending");
                 }
-                assert!(settled.pending.is_empty(), "messages still pending");
+                // Parked (suspended) users are kept but grant nothing.
                 rig.users()
                     .into_iter()
+                    .filter(|(_, u)| u.security_profile_ids != [PARKED])
                     .map(|(name, u)| (name, u.routing_profile_id))
                     .collect::<BTreeMap<_, _>>()
             });

@@ -482,3 +482,53 @@ async fn a_user_deleted_while_converging_is_converged_again() {
             != Some(first)
     );
 }
+
+#[tokio::test]
+async fn a_user_deleted_in_okta_is_revoked_then_forgotten_for_good() {
+    let worker = engine(config(), None::<NoIdentitySource>);
+    let t = UnixMillis::now().0 - 60_000;
+    let add = jane_in_agents("d-1", t, true);
+    assert!(
+        worker
+            .process(&add, far_deadline())
+            .await
+            .converged()
+            .is_some()
+    );
+    assert_eq!(worker.directory.users().len(), 1);
+
+    let delete = message(
+        &okta_event(
+            "d-2",
+            t + 2_000,
+            "user.lifecycle.delete.initiated",
+            JANE,
+            None,
+        ),
+        "m-d-2",
+    );
+    let report = worker.process(&delete, far_deadline()).await;
+    assert_eq!(
+        report.converged().map(|c| c.steps.clone()),
+        Some(vec![StepKind::Delete]),
+        "{report:?}"
+    );
+    assert!(worker.directory.users().is_empty());
+    let record = worker.ledger.user_record(JANE.0).await.unwrap();
+    assert_eq!(record.connect_user_id, None);
+    assert_eq!(
+        record.facts.facts.len(),
+        1,
+        "only the tombstone: {record:?}"
+    );
+    let tombstone = record.facts.facts.values().next().unwrap();
+    assert_eq!(tombstone.subject, Default::default(), "no login, no name");
+
+    // A delivery older than the deletion, arriving late: no user, no personal data kept.
+    let late = jane_in_agents("d-0", t + 1_000, true);
+    let report = worker.process(&late, far_deadline()).await;
+    assert_eq!(report.disposition, Disposition::Done, "{report:?}");
+    assert!(worker.directory.users().is_empty());
+    let record = worker.ledger.user_record(JANE.0).await.unwrap();
+    assert_eq!(record.facts.facts.len(), 1, "forgotten again: {record:?}");
+}

@@ -732,6 +732,54 @@ pub async fn connect_user_id_is_remembered_and_forgotten<L: Ledger>(ledger: &L) 
     );
 }
 
+/// Forgetting a user leaves only the tombstone: no other fact, no Connect id; the
+/// tombstone then judges later facts like any fact, and other users are untouched.
+pub async fn forgotten_user_keeps_only_its_tombstone<L: Ledger>(ledger: &L) {
+    let u = unique("user-forgotten");
+    let other = unique("user-kept");
+    let member = membership(&u, &unique("ev"), T0, "00g-agents", true);
+    let deleted = status(&u, &unique("ev"), T0.plus(ms(10)), OktaStatus::Deleted);
+    let kept = membership(&other, &unique("ev"), T0, "00g-agents", true);
+    for f in [&member, &deleted, &kept] {
+        fact(ledger, f).await;
+    }
+    ledger
+        .remember_connect_user(&u, Some("c-1"))
+        .await
+        .expect("remember_connect_user");
+    let tombstone = Fact {
+        subject: UserSnapshot::default(),
+        ..deleted.clone()
+    };
+    ledger.forget_user(&tombstone).await.expect("forget_user");
+    assert_eq!(
+        user(ledger, &u).await,
+        UserRecord {
+            facts: UserFacts::from_facts(&u, [tombstone.clone()]),
+            connect_user_id: None,
+        }
+    );
+    // Idempotent.
+    ledger
+        .forget_user(&tombstone)
+        .await
+        .expect("forget_user again");
+    assert_eq!(
+        user(ledger, &u).await.facts,
+        UserFacts::from_facts(&u, [tombstone.clone()])
+    );
+    // An older status arriving late loses to the tombstone.
+    let late = status(&u, &unique("ev"), T0.plus(ms(5)), OktaStatus::Active);
+    assert_eq!(
+        ledger.record_fact(&late).await.expect("record_fact"),
+        Recorded::Stale
+    );
+    assert_eq!(
+        user(ledger, &other).await.facts,
+        UserFacts::from_facts(&other, [kept])
+    );
+}
+
 /// The per-user lease is exclusive until it ends (at its end exactly it is free), then
 /// anyone may take it.
 pub async fn user_lease_is_exclusive_until_it_ends<L: Ledger>(ledger: &L) {
@@ -895,6 +943,7 @@ macro_rules! ledger_contract_tests {
                 concurrent_facts_newest_survives
                 unknown_user_has_empty_record
                 connect_user_id_is_remembered_and_forgotten
+                forgotten_user_keeps_only_its_tombstone
                 user_lease_is_exclusive_until_it_ends
                 user_lease_is_reentrant_and_extends
                 user_lease_release_by_holder_only
