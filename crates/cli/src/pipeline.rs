@@ -1,4 +1,5 @@
-//! The whole pipeline in one process: the ingest handler served over HTTP on loopback,
+//! The whole pipeline in one process: the ingest handler served over HTTP on loopback
+//! (like the deployed endpoint: only `GET`/`POST` of [`HOOK_PATH`], 404 elsewhere),
 //! the worker draining an embedded durable queue, the ledger in SQLite, and Amazon
 //! Connect either simulated in process (connect-sim) or real (the AWS credential chain).
 //!
@@ -9,10 +10,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::pin::Pin;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
