@@ -24,6 +24,9 @@ pub const LEDGER_TABLE_VAR: &str = "OKTA_CONNECT_LEDGER_TABLE";
 pub const DLQ_URL_VAR: &str = "OKTA_CONNECT_DLQ_URL";
 /// The event queue's URL (the reconcile Lambda's).
 pub const QUEUE_URL_VAR: &str = "OKTA_CONNECT_QUEUE_URL";
+/// The stack's name: the `Stack` dimension of the worker's metrics (default: config.ini's
+/// `[Deploy] STACK_NAME`, which is what the stack is named when nothing overrides it).
+pub const STACK_NAME_VAR: &str = "OKTA_CONNECT_STACK_NAME";
 /// An emulator endpoint for every AWS client (tests and local runs only).
 pub const ENDPOINT_URL_VAR: &str = "OKTA_CONNECT_AWS_ENDPOINT_URL";
 
@@ -45,6 +48,8 @@ pub struct Startup {
     /// The Okta credential when `[OktaApi] CREDENTIALS` names an environment variable
     /// or a file (read here, once); a `secret:` one is read by [`Startup::build`].
     pub okta_credential: Option<Secret>,
+    /// The `Stack` dimension of the metrics ([`STACK_NAME_VAR`]).
+    pub stack_name: String,
 }
 
 /// Why the worker refuses to start. Each names the variable or key to fix.
@@ -116,7 +121,9 @@ impl Startup {
                 .map_err(|e| StartupError::Okta(e.to_string()))?,
             ),
         };
+        let stack_name = lookup(STACK_NAME_VAR).unwrap_or_else(|| config.deploy.stack_name.clone());
         let startup = Self {
+            stack_name,
             config,
             ledger_table: lookup(LEDGER_TABLE_VAR)
                 .ok_or(StartupError::Missing(LEDGER_TABLE_VAR))?,
@@ -246,9 +253,28 @@ mod tests {
         assert_eq!(startup.queue_url, "https://sqs.example/dlq");
         assert_eq!(startup.endpoint_url, None);
         assert_eq!(
+            startup.stack_name, "OktaConnect",
+            "[Deploy] STACK_NAME without {STACK_NAME_VAR}"
+        );
+        assert_eq!(
             startup.config.removal,
             okta_connect_core::config::RemovalPolicy::Ignore
         );
+    }
+
+    #[test]
+    fn the_stack_name_comes_from_the_environment_first() {
+        let startup = Startup::from_env(
+            vars(&[
+                (CONFIG_FILE_VAR, "/var/task/config.ini"),
+                (LEDGER_TABLE_VAR, "ledger"),
+                (DLQ_URL_VAR, "https://sqs.example/dlq"),
+                (STACK_NAME_VAR, " OktaConnect-prod "),
+            ]),
+            |_| Ok(okta_connect_testkit::fixtures::CONFIG_INI.to_string()),
+        )
+        .unwrap();
+        assert_eq!(startup.stack_name, "OktaConnect-prod");
     }
 
     #[test]
