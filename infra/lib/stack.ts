@@ -29,6 +29,16 @@ import { Construct } from 'constructs';
 import { Architecture, CONFIG_PATH_IN_LAMBDA, FunctionName } from './artifacts';
 import { LoadedConfig, samlMetadataPath } from './config';
 import { connectStatements, connectWildcardAcks } from './connect-policy';
+import {
+  INGEST_METRICS,
+  METRICS_NAMESPACE,
+  PROVISIONING_LAG_METRIC,
+  RECONCILE_METRICS,
+  WORKER_OUTCOMES,
+  addDashboard,
+  dashboardUrl,
+  stackMetric,
+} from './dashboard';
 import { addSamlFederation } from './saml';
 
 /** The one path Okta calls: GET once for verification, POST for every delivery. */
@@ -97,7 +107,28 @@ export const API_4XX_ALARM = { period: Duration.hours(1), minErrors: 5, share: 0
 // Okta has already dropped.
 export const UNAUTHORIZED_ALARM = { period: Duration.minutes(15), threshold: 3 };
 /** The metric ingest writes per 401 (crates/ingest/src/metrics.rs). */
-export const INGEST_UNAUTHORIZED_METRIC = 'IngestUnauthorized';
+export const INGEST_UNAUTHORIZED_METRIC = INGEST_METRICS.unauthorized;
+
+// The worker counts every message it dead-letters (WorkerDeadLettered: a permanent
+// failure, e.g. an unknown profile id or a username Connect refuses). The DLQ alarm
+// already fires on the first one, but it stays in ALARM until the DLQ is emptied, so
+// every later failure is silent. This alarm fires again for each new 5-minute window
+// with at least one: each is a user whose Connect access is wrong until someone acts.
+export const DEAD_LETTERED_ALARM = { period: Duration.minutes(5), threshold: 1 };
+
+// Provisioning lag (ProvisioningLag, per converged Okta event: Okta's `published` → the
+// worker's batch done). The slowest normal case is a bulk load: 500 users assigned at
+// once need up to ~4 Connect calls each (WORKER_TIMEOUT's estimate; the benchmark
+// measured 1 per new user) at Connect's default 2 requests/s, which MAX_CONCURRENCY
+// workers share rather than multiply: 500 × 4 / 2 = 1,000 s, so the last user waits
+// ~17 min and 90 % of them less than ~15 min. 30 min (the same bound as
+// QueueBacklogOld) leaves 1.8× that worst case for Okta's delivery delay and a retried
+// batch, so the bulk load does not trip it; a sustained lag above it means events wait
+// for more than Connect's pace explains (throttling, retries, a stuck worker).
+// p90, not Maximum: one event retried through a few visibility timeouts (360 s each)
+// is the DLQ's and retries' business, not a slow pipeline. 15 min periods hold several
+// batches even for a small org, and absorb EMF lines arriving a minute or two late.
+export const LAG_ALARM = { period: Duration.minutes(15), statistic: 'p90', threshold: Duration.minutes(30) };
 
 // Reconcile: a 10,000-user run reads Okta and Connect in ~20 s when nothing is throttled,
 // but an Okta 429 waits until its rate-limit reset (up to 60 s each, several per run on a
@@ -111,8 +142,8 @@ export const RECONCILE_TIMEOUT = Duration.minutes(15);
 export const RECONCILE_MEMORY_MB = 512;
 /** The input the schedule sends: a real run. Dry runs are invoked by hand (RunReconcileCommand). */
 export const RECONCILE_SCHEDULE_INPUT = { dryRun: false };
-/** The namespace of the Embedded Metric Format lines of ingest and reconcile (dimension Stack). */
-export const METRICS_NAMESPACE = 'OktaConnect';
+/** The namespace of the Embedded Metric Format lines of every Lambda (dimension Stack). */
+export { METRICS_NAMESPACE };
 // A reconcile metric has one datapoint per run (daily by default), not a series. One
 // hour is long enough that an EMF line reaching CloudWatch minutes late still falls in
 // an evaluated period, and the alarm stays in ALARM for that hour where an operator can
@@ -140,6 +171,7 @@ export class OktaConnectStack extends Stack {
   readonly oktaApiSecret?: secretsmanager.Secret;
   readonly api: apigw.HttpApi;
   readonly alarmTopic?: sns.Topic;
+  readonly dashboard: cloudwatch.Dashboard;
   /** The no-permission security profile, when config.ini names none but a policy needs one. */
   readonly noPermissionProfile?: connect.CfnSecurityProfile;
 
@@ -305,6 +337,8 @@ export class OktaConnectStack extends Stack {
         ...configEnv,
         OKTA_CONNECT_LEDGER_TABLE: this.ledger.tableName,
         OKTA_CONNECT_DLQ_URL: this.deadLetterQueue.queueUrl,
+        // The Stack dimension of its outcome and lag metrics (dashboard, alarms below).
+        OKTA_CONNECT_STACK_NAME: this.stackName,
         ...oktaCredentialsOverride,
       },
     });
@@ -534,7 +568,18 @@ export class OktaConnectStack extends Stack {
           'states stay in CloudWatch whether or not a mail arrives. A DLQ for alarm mails would go unread.',
       });
     }
-    this.alarms();
+    const alarms = this.alarms();
+    this.dashboard = addDashboard(this, {
+      api: this.api,
+      ingest: this.ingest,
+      worker: this.worker,
+      reconcile: this.reconcile,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      alarms,
+      queueAgeAlarm: QUEUE_AGE_ALARM,
+      lagAlarmMs: LAG_ALARM.threshold.toMilliseconds(),
+    });
 
     // ---- SAML federation (optional) ------------------------------------------------
     const samlFile = samlMetadataPath(props.loaded);
@@ -588,6 +633,10 @@ export class OktaConnectStack extends Stack {
     new CfnOutput(this, 'LedgerTableName', { value: this.ledger.tableName });
     new CfnOutput(this, 'IngestLogGroupName', { value: ingestLogs.logGroupName });
     new CfnOutput(this, 'WorkerLogGroupName', { value: workerLogs.logGroupName });
+    new CfnOutput(this, 'DashboardUrl', {
+      description: 'CloudWatch dashboard: ingest, queue, worker outcomes and lag, reconcile runs, alarms',
+      value: dashboardUrl(this, this.dashboard),
+    });
     if (this.reconcile && reconcileLogs && this.reconcileSchedule) {
       new CfnOutput(this, 'ReconcileFunctionName', { value: this.reconcile.functionName });
       // Synchronous, so the plan comes back in the file. The CLI's 60 s read timeout
@@ -624,7 +673,8 @@ export class OktaConnectStack extends Stack {
     return role;
   }
 
-  private alarms(): void {
+  /** Every alarm of the stack (mailed to ALARM_EMAIL when set), for the dashboard too. */
+  private alarms(): cloudwatch.Alarm[] {
     const every = (minutes: number) => Duration.minutes(minutes);
     const alarm = (id: string, description: string, metric: cloudwatch.IMetric, threshold: number, above = false) =>
       new cloudwatch.Alarm(this, id, {
@@ -703,25 +753,30 @@ export class OktaConnectStack extends Stack {
         `${UNAUTHORIZED_ALARM.threshold} or more hook requests in ${UNAUTHORIZED_ALARM.period.toMinutes()} min were ` +
           'refused for a missing or wrong secret, and Okta does not retry them: make the secret in Okta and in ' +
           'Secrets Manager the same (README: Operating it)',
-        new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName: INGEST_UNAUTHORIZED_METRIC,
-          dimensionsMap: { Stack: this.stackName },
-          period: UNAUTHORIZED_ALARM.period,
-          statistic: 'Sum',
-        }),
+        stackMetric(this, INGEST_UNAUTHORIZED_METRIC, { period: UNAUTHORIZED_ALARM.period, statistic: 'Sum' }),
         UNAUTHORIZED_ALARM.threshold,
+      ),
+      // See DEAD_LETTERED_ALARM.
+      alarm(
+        'WorkerDeadLettered',
+        'The worker dead-lettered events (permanent failures) in the last 5 min, even if the DLQ already held ' +
+          'some: read each reason in the DLQ, fix the cause, then redrive (README: Operating it)',
+        stackMetric(this, WORKER_OUTCOMES.deadLettered, { period: DEAD_LETTERED_ALARM.period, statistic: 'Sum' }),
+        DEAD_LETTERED_ALARM.threshold,
+      ),
+      // See LAG_ALARM. No converged event in a window is no data: not an alarm.
+      alarm(
+        'ProvisioningLagHigh',
+        `90 % of the Okta events converged in ${LAG_ALARM.period.toMinutes()} min took longer than ` +
+          `${LAG_ALARM.threshold.toMinutes()} min from Okta to Connect, beyond what a 500-user bulk load at ` +
+          "Connect's 2 requests/s takes: look at the dashboard's retries and throttles, and the worker log",
+        stackMetric(this, PROVISIONING_LAG_METRIC, { period: LAG_ALARM.period, statistic: LAG_ALARM.statistic }),
+        LAG_ALARM.threshold.toMilliseconds(),
       ),
     ];
     if (this.reconcile) {
       const runMetric = (metricName: string) =>
-        new cloudwatch.Metric({
-          namespace: METRICS_NAMESPACE,
-          metricName,
-          dimensionsMap: { Stack: this.stackName },
-          period: RECONCILE_ALARM_PERIOD,
-          statistic: 'Maximum',
-        });
+        stackMetric(this, metricName, { period: RECONCILE_ALARM_PERIOD, statistic: 'Maximum' });
       alarms.push(
         // The guardrail against an Okta misread (a renamed group read as empty) revoking
         // everyone: such a run queues nothing, so nothing converges until a human decides.
@@ -729,14 +784,14 @@ export class OktaConnectStack extends Stack {
           'ReconcileStoppedAtCap',
           'A reconcile run planned more revocations than [Reconcile] MAX_REVOCATIONS and queued nothing: run ' +
             '`okta-connect reconcile --dry-run` against the stack, review, then re-run with --max-revocations N (README)',
-          runMetric('ReconcileStoppedAtCap'),
+          runMetric(RECONCILE_METRICS.stoppedAtCap),
           1,
         ),
         alarm(
           'ReconcileConflicts',
           'A reconcile run left users it could not converge safely: the run summary in the reconcile log names ' +
             'each user and the reason (README)',
-          runMetric('ReconcileConflicts'),
+          runMetric(RECONCILE_METRICS.conflicts),
           1,
         ),
         // A run that cannot read Okta or Connect queues nothing (an unread group never
@@ -753,5 +808,6 @@ export class OktaConnectStack extends Stack {
       const action = new cwActions.SnsAction(this.alarmTopic);
       for (const a of alarms) a.addAlarmAction(action);
     }
+    return alarms;
   }
 }

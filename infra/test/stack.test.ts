@@ -85,6 +85,7 @@ describe('the stack from the repository config.ini', () => {
         RUST_LOG: 'info',
         OKTA_CONNECT_LEDGER_TABLE: `\${${id(b.stack.ledger)}}`,
         OKTA_CONNECT_DLQ_URL: `\${${id(b.stack.deadLetterQueue)}}`,
+        OKTA_CONNECT_STACK_NAME: 'OktaConnect',
       });
     });
 
@@ -399,7 +400,7 @@ describe('config.ini switches', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
     });
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 8);
+    assert.equal(alarms.length, 10);
     for (const a of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     // The override that set it reaches both Lambdas, which read the same config.
     for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
@@ -729,8 +730,8 @@ describe('the reconcile Lambda and its schedule (with [OktaApi])', () => {
       assert.equal(a.TreatMissingData, 'notBreaching');
     });
 
-    it('join the other eight', () => {
-      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 11);
+    it('join the other ten', () => {
+      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 13);
     });
   });
 
@@ -769,7 +770,7 @@ describe('reconcile switches', () => {
     const b = build({ env: { ...OKTA_API, OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com' } });
     const [topicId] = only(b.template, 'AWS::SNS::Topic');
     const alarms = Object.entries(b.template.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 11);
+    assert.equal(alarms.length, 13);
     for (const [, a] of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     assert.equal(alarms.filter(([k]) => k.startsWith('Reconcile')).length, 3);
   });
@@ -800,11 +801,11 @@ describe('reconcile switches', () => {
     const trusted = Object.values(t.findResources('AWS::IAM::Role')).map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal);
     assert.ok(!JSON.stringify(trusted).includes('scheduler.amazonaws.com'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 8);
+    assert.equal(alarms.length, 10);
     // Ingest's own metric only: no reconcile metric without a reconcile.
     assert.deepEqual(
       alarms.filter((a) => a.Properties.Namespace === 'OktaConnect').map((a) => a.Properties.MetricName),
-      ['IngestUnauthorized'],
+      ['IngestUnauthorized', 'WorkerDeadLettered', 'ProvisioningLag'],
     );
     for (const name of ['ReconcileFunctionName', 'RunReconcileCommand', 'ReconcileLogGroupName', 'ReconcileScheduleName']) {
       assert.deepEqual(t.findOutputs(name), {}, name);
