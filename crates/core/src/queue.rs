@@ -38,6 +38,10 @@ pub mod attribute {
     pub const OKTA_USER_ID: &str = "oktaUserId";
     /// The envelope's `eventId` (one per delivery), when present.
     pub const DELIVERY_ID: &str = "deliveryId";
+    /// `true` when the body is not the event's whole JSON: an event larger than an SQS
+    /// message trimmed to the fields the worker reads, or a dead letter cut to fit.
+    /// Operators read it; the worker decides from the body alone.
+    pub const TRIMMED: &str = "trimmed";
     /// Dead letters only: why the message can never succeed.
     pub const FAILURE_REASON: &str = "failureReason";
     /// Dead letters only: [`ErrorClass`](crate::ports::ErrorClass) of the failure.

@@ -10,7 +10,8 @@ use futures_util::StreamExt;
 use okta_connect_core::okta::{DeliveredEvent, Delivery};
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
 use okta_connect_core::queue::{
-    Attributes, DeadLetterReason, EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, QueueMessage,
+    Attributes, DeadLetterReason, EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
+    QueueMessage, attribute,
 };
 use okta_connect_core::time::UnixMillis;
 
@@ -72,11 +73,10 @@ fn random_u64() -> u64 {
 /// attribute's name, type and value): one batch's worth.
 pub const MAX_MESSAGE_BYTES: usize = MAX_BATCH_BYTES;
 
-/// Attribute set to `true` on a message whose body is not the event's whole JSON: an
-/// event trimmed to the fields the worker reads ([`crate::trim`]), or a dead letter whose
-/// body was cut to fit. Operators read it; the worker decides from the body alone.
-// Core's `queue::attribute` is the home of attribute names; this one should move there.
-pub const TRIMMED_ATTRIBUTE: &str = "trimmed";
+/// Attribute set to `true` on a message whose body is not the event's whole JSON (see
+/// [`attribute::TRIMMED`]): an event trimmed to the fields the worker reads
+/// ([`crate::trim`]), or a dead letter whose body was cut to fit.
+pub const TRIMMED_ATTRIBUTE: &str = attribute::TRIMMED;
 
 /// Longest value of a hint attribute copied into a dead letter, so an event with absurd
 /// fields still leaves room for its body.

@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The stack's name, the `Stack` dimension of the run's metrics (default: config.ini's
-/// `[Deploy] STACK_NAME`).
-pub const STACK_NAME_VAR: &str = "OKTA_CONNECT_STACK_NAME";
+/// `[Deploy] STACK_NAME`); read by the shared start-up.
+pub use okta_connect_worker::startup::STACK_NAME_VAR;
 
 /// Plan lines a run's answer lists at most (Lambda answers are at most 6 MB; the log
 /// has every line).
@@ -137,13 +137,8 @@ impl Reconciler {
         vars: impl IntoIterator<Item = (String, String)>,
         read_file: impl Fn(&Path) -> std::io::Result<String>,
     ) -> Result<Self, StartError> {
-        let vars: Vec<(String, String)> = vars.into_iter().collect();
-        let stack = vars
-            .iter()
-            .find(|(k, v)| k == STACK_NAME_VAR && !v.trim().is_empty())
-            .map(|(_, v)| v.trim().to_string());
         let startup = Startup::from_env_sending_to(vars, read_file, QUEUE_URL_VAR)?;
-        let stack = stack.unwrap_or_else(|| startup.config.deploy.stack_name.clone());
+        let stack = startup.stack_name.clone();
         let clients = startup.clients().await?;
         let identity = clients.identity.ok_or(StartError::NoOktaApi)?;
         Ok(Self {
