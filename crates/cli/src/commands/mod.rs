@@ -4,9 +4,13 @@
 pub mod check_config;
 pub mod demo;
 pub mod dev;
+pub mod dlq;
+pub mod event;
 pub mod reconcile;
+pub mod redrive;
 pub mod replay;
 pub mod send;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +30,9 @@ pub enum Command {
     Replay(replay::Args),
     Reconcile(reconcile::Args),
     CheckConfig(check_config::Args),
+    Dlq(dlq::Args),
+    Redrive(redrive::Args),
+    Event(event::Args),
 }
 
 impl Command {
@@ -38,6 +45,9 @@ impl Command {
             Command::Replay(args) => replay::run(args, json).await,
             Command::Reconcile(args) => reconcile::run(args, json).await,
             Command::CheckConfig(args) => check_config::run(args, json).await,
+            Command::Dlq(args) => dlq::run(args, json).await,
+            Command::Redrive(args) => redrive::run(args, json).await,
+            Command::Event(args) => event::run(args, json).await,
         }
     }
 }

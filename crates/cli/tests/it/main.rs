@@ -8,3 +8,4 @@ mod demo_story;
 mod dev_http;
 mod dev_restart;
 mod okta_live;
+mod operate;
