@@ -100,13 +100,31 @@ pub struct RateLimits {
     pub per_operation: BTreeMap<Operation, RateLimit>,
 }
 
+impl RateLimit {
+    /// Connect's default for DescribeUser, ListUsers and ListRoutingProfiles: 10
+    /// requests/s. The burst of these APIs is unpublished; 5 is the stricter guess.
+    pub const CONNECT_READ_DEFAULT: RateLimit = RateLimit {
+        per_second: 10.0,
+        burst: 5,
+    };
+}
+
 impl Default for RateLimits {
-    /// Enabled, 2 requests/s with burst 5 for every operation, like Connect.
+    /// Enabled, like Connect's default quotas per API: 10 requests/s for DescribeUser,
+    /// ListUsers and ListRoutingProfiles, 2 requests/s with burst 5 for every other
+    /// operation.
     fn default() -> Self {
         RateLimits {
             enabled: true,
             default: RateLimit::CONNECT_DEFAULT,
-            per_operation: BTreeMap::new(),
+            per_operation: [
+                Operation::DescribeUser,
+                Operation::ListUsers,
+                Operation::ListRoutingProfiles,
+            ]
+            .into_iter()
+            .map(|op| (op, RateLimit::CONNECT_READ_DEFAULT))
+            .collect(),
         }
     }
 }
@@ -234,6 +252,22 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_default_quotas_are_connects_per_api() {
+        let limits = RateLimits::default();
+        assert_eq!(
+            limits.limit_for(Operation::CreateUser),
+            RateLimit::CONNECT_DEFAULT
+        );
+        assert_eq!(
+            limits.limit_for(Operation::SearchUsers),
+            RateLimit::CONNECT_DEFAULT
+        );
+        assert_eq!(limits.limit_for(Operation::DescribeUser).per_second, 10.0);
+        assert_eq!(limits.limit_for(Operation::ListUsers).per_second, 10.0);
+    }
+
     use super::*;
     use std::time::Duration;
 

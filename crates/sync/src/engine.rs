@@ -160,6 +160,9 @@ macro_rules! retrying {
     }};
 }
 
+/// How long a reconcile run applied in process retries one user's converge.
+pub const RECONCILE_USER_BUDGET: Duration = Duration::from_secs(120);
+
 /// Why a reconcile run did not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ReconcileError {
@@ -614,8 +617,12 @@ where
         let planned = self.plan_reconcile(options, progress).await?;
         let holder = format!("reconcile:{}", options.run_id);
         let holder = holder.as_str();
-        let mut converge =
-            |okta_user_id: String| async move { self.converge_leased(&okta_user_id, holder).await };
+        // Throttling and 5xx are retried as for events; only what stays failing after
+        // [`RECONCILE_USER_BUDGET`] becomes the user's conflict line.
+        let mut converge = |okta_user_id: String| async move {
+            let deadline = Instant::now() + RECONCILE_USER_BUDGET;
+            retrying!(self, deadline, self.converge_leased(&okta_user_id, holder))
+        };
         Ok(reconcile::apply(planned, &self.ledger, &mut converge, progress).await?)
     }
 
