@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use connect_sim::{ErrorKind, Operation, RateLimit, RateLimits, Seed, Sim};
+use connect_sim::{ErrorKind, Operation, RateLimits, Seed, Sim};
 use okta_connect_aws::connect::ConnectDirectory;
 use okta_connect_aws::dynamodb::{DynamoLedger, create_table};
 use okta_connect_aws::sdk::{self, AwsSettings};
@@ -41,16 +41,6 @@ const AGENTS: (&str, &str) = ("00g1c0nn3ctAgents0d7", "amazon_connect");
 const SUPERVISORS: (&str, &str) = ("00g1c0nn3ctSup3rv1s7", "connect_supervisors");
 
 type Worker = Engine<DynamoLedger, ConnectDirectory, SqsQueue, NoIdentitySource>;
-
-/// Connect's default quotas per API (the burst of the 10/s APIs is unpublished: 5, the
-/// stricter guess).
-fn connect_default_quotas() -> RateLimits {
-    let ten = RateLimit::new(10.0, 5);
-    RateLimits::uniform(RateLimit::CONNECT_DEFAULT)
-        .with_operation(Operation::DescribeUser, ten)
-        .with_operation(Operation::ListUsers, ten)
-        .with_operation(Operation::ListRoutingProfiles, ten)
-}
 
 fn membership(i: usize, group: (&str, &str), published: i64) -> Delivery {
     let uuid = format!("bench-{}-{i:06}", group.1);
@@ -231,10 +221,7 @@ async fn main() {
     );
 
     if !unpaced {
-        server
-            .sim()
-            .set_rate_limits(connect_default_quotas())
-            .unwrap();
+        server.sim().set_rate_limits(RateLimits::default()).unwrap();
     }
     server.sim().reset_counters();
 
@@ -290,7 +277,7 @@ async fn main() {
     let elapsed = started.elapsed().as_secs_f64();
 
     let counters = server.sim().counters();
-    let limits = connect_default_quotas();
+    let limits = RateLimits::default();
     println!();
     // "of quota": the rate beyond the burst Connect grants at once, over the quota.
     println!(

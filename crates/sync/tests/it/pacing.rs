@@ -1,8 +1,9 @@
 //! Pacing for the account: two workers, each pacing its share of Connect's per-API
-//! quotas, against one connect-sim metering every API at Connect's defaults. Asserts on
+//! quotas, against one connect-sim metering every API at Connect's defaults (its
+//! default `RateLimits`: 2/s burst 5, DescribeUser 10/s). Asserts on
 //! connect-sim's counters (what Connect would have refused), never on time.
 
-use connect_sim::{ErrorKind, Operation, RateLimit, RateLimits};
+use connect_sim::{ErrorKind, Operation, RateLimits};
 use okta_connect_core::config::Pacing;
 use okta_connect_core::queue::Delivery;
 use okta_connect_core::time::UnixMillis;
@@ -13,17 +14,6 @@ use crate::engine::{Rig, SUPERVISOR_ROUTING, config, message, okta_event, sim_de
 /// The Okta ids of config.ini's groups, as the fixtures carry them.
 const AGENTS: (&str, &str) = ("00g1c0nn3ctAgents0d7", "amazon_connect");
 const SUPERVISORS: (&str, &str) = ("00g1c0nn3ctSup3rv1s7", "connect_supervisors");
-
-/// Connect's default rate quotas per API: 2 requests/s with a burst of 5, DescribeUser,
-/// ListUsers and ListRoutingProfiles 10/s (their burst is unpublished: 5 here, the
-/// stricter guess).
-pub(crate) fn connect_default_quotas() -> RateLimits {
-    let ten = RateLimit::new(10.0, 5);
-    RateLimits::uniform(RateLimit::CONNECT_DEFAULT)
-        .with_operation(Operation::DescribeUser, ten)
-        .with_operation(Operation::ListUsers, ten)
-        .with_operation(Operation::ListRoutingProfiles, ten)
-}
 
 fn membership(i: usize, group: (&str, &str), at: i64) -> Delivery {
     let uuid = format!("pacing-{}-{i:04}", group.1);
@@ -72,7 +62,7 @@ async fn two_workers_at_their_share_of_each_quota_are_never_throttled() {
 
     rig.sim
         .sim()
-        .set_rate_limits(connect_default_quotas())
+        .set_rate_limits(RateLimits::default())
         .unwrap();
     rig.sim.sim().reset_counters();
 
