@@ -29,21 +29,44 @@ const JANE: (&str, &str) = ("00uU4xlCTasJ0izQ7pGX", "jane.doe@acme.example");
 const AGENTS: (&str, &str) = ("00g1c0nn3ctAgents0d7", "amazon_connect");
 const NO_PERMISSION: &str = "e3b0c442-98fc-4c14-9afb-f4c8996fb924";
 
-/// A directory whose first `describe` waits until the test opens the gate (and tells it
-/// that it is waiting): a worker paused between reading facts and writing.
-struct GatedDescribe<D> {
+/// A directory that passes every call to `inner`, with the faults a test arms: every
+/// call delayed; the first `describe` held until the test opens the gate (telling it
+/// that it waits: a worker paused between reading facts and writing); updates naming an
+/// id answered `NotFound` (as Connect may spell an unknown profile id); or the first
+/// update deleting the user and answering `NotFound` (an admin deleted it behind the
+/// worker's back).
+struct Faulty<D> {
     inner: D,
-    armed: AtomicBool,
+    delay: Duration,
+    gate_armed: AtomicBool,
     waiting: Notify,
     gate: Notify,
+    unknown_id: Option<&'static str>,
+    delete_on_update: AtomicBool,
 }
 
-impl<D: UserDirectory> UserDirectory for GatedDescribe<D> {
+impl<D> Faulty<D> {
+    fn new(inner: D) -> Self {
+        Self {
+            inner,
+            delay: Duration::ZERO,
+            gate_armed: AtomicBool::new(false),
+            waiting: Notify::new(),
+            gate: Notify::new(),
+            unknown_id: None,
+            delete_on_update: AtomicBool::new(false),
+        }
+    }
+}
+
+impl<D: UserDirectory> UserDirectory for Faulty<D> {
     async fn find_by_username(&self, u: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.find_by_username(u).await
     }
     async fn describe(&self, id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        if self.armed.swap(false, Ordering::SeqCst) {
+        tokio::time::sleep(self.delay).await;
+        if self.gate_armed.swap(false, Ordering::SeqCst) {
             self.waiting.notify_one();
             self.gate.notified().await;
         }
@@ -54,15 +77,30 @@ impl<D: UserDirectory> UserDirectory for GatedDescribe<D> {
         user: &DesiredUser,
         tags: &BTreeMap<String, String>,
     ) -> Result<CreatedUser, DirectoryError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.create(user, tags).await
     }
     async fn update(&self, id: &str, change: &Change) -> Result<(), DirectoryError> {
+        tokio::time::sleep(self.delay).await;
+        if let Some(unknown) = self.unknown_id
+            && format!("{change:?}").contains(unknown)
+        {
+            return Err(DirectoryError::NotFound(format!(
+                "Resource not found: {unknown}"
+            )));
+        }
+        if self.delete_on_update.swap(false, Ordering::SeqCst) {
+            self.inner.delete(id).await?;
+            return Err(DirectoryError::NotFound(format!("user {id}")));
+        }
         self.inner.update(id, change).await
     }
     async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.delete(id).await
     }
     async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+        tokio::time::sleep(self.delay).await;
         self.inner.search(filter).await
     }
 }
@@ -105,12 +143,8 @@ async fn an_older_add_converging_while_a_newer_removal_lands_ends_removed() {
 
     // Worker A converges an older re-add (which would repair the routing profile) and
     // pauses after reading Jane's facts, before any write.
-    let gated = GatedDescribe {
-        inner: rig.directory().await,
-        armed: AtomicBool::new(true),
-        waiting: Notify::new(),
-        gate: Notify::new(),
-    };
+    let gated = Faulty::new(rig.directory().await);
+    gated.gate_armed.store(true, Ordering::SeqCst);
     let a = Arc::new(rig.worker_with(config(), gated).await);
     let older_add = jane_in_agents("e-1", t + 1_000, true);
     let running = {
@@ -173,51 +207,14 @@ async fn a_message_that_does_not_parse_is_dead_lettered_without_touching_the_led
     assert_eq!(worker.directory.users().len(), 1);
 }
 
-/// Every call takes `delay`.
-struct Slow<D> {
-    inner: D,
-    delay: Duration,
-}
-
-impl<D: UserDirectory> UserDirectory for Slow<D> {
-    async fn find_by_username(&self, u: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.find_by_username(u).await
-    }
-    async fn describe(&self, id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.describe(id).await
-    }
-    async fn create(
-        &self,
-        user: &DesiredUser,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<CreatedUser, DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.create(user, tags).await
-    }
-    async fn update(&self, id: &str, change: &Change) -> Result<(), DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.update(id, change).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.delete(id).await
-    }
-    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.search(filter).await
-    }
-}
-
 #[tokio::test]
 async fn a_converge_that_would_outlive_the_invocation_is_handed_back_in_time() {
     let mut worker = okta_connect_sync::Engine::new(
         config(),
         okta_connect_testkit::memory::MemoryLedger::new(),
-        Slow {
-            inner: MemoryDirectory::new(),
+        Faulty {
             delay: Duration::from_secs(30),
+            ..Faulty::new(MemoryDirectory::new())
         },
         okta_connect_testkit::memory::MemoryQueue::new(),
         None::<NoIdentitySource>,
@@ -251,9 +248,9 @@ async fn the_user_lease_is_renewed_through_a_converge_longer_than_the_lease() {
     let mut worker = okta_connect_sync::Engine::new(
         config(),
         okta_connect_testkit::memory::MemoryLedger::new(),
-        Slow {
-            inner: MemoryDirectory::new(),
+        Faulty {
             delay: Duration::from_millis(500),
+            ..Faulty::new(MemoryDirectory::new())
         },
         okta_connect_testkit::memory::MemoryQueue::new(),
         None::<NoIdentitySource>,
@@ -335,52 +332,14 @@ async fn suspend_and_unsuspend_keep_the_same_connect_user() {
     assert_eq!(users[0].routing_profile_id, AGENT_ROUTING);
 }
 
-/// Answers an update naming `unknown` with `NotFound`, as Connect may spell an unknown
-/// profile id; everything else passes through.
-struct NotFoundFor<D> {
-    inner: D,
-    unknown: &'static str,
-}
-
-impl<D: UserDirectory> UserDirectory for NotFoundFor<D> {
-    async fn find_by_username(&self, u: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.inner.find_by_username(u).await
-    }
-    async fn describe(&self, id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.inner.describe(id).await
-    }
-    async fn create(
-        &self,
-        user: &DesiredUser,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<CreatedUser, DirectoryError> {
-        self.inner.create(user, tags).await
-    }
-    async fn update(&self, id: &str, change: &Change) -> Result<(), DirectoryError> {
-        if format!("{change:?}").contains(self.unknown) {
-            return Err(DirectoryError::NotFound(format!(
-                "Resource not found: {}",
-                self.unknown
-            )));
-        }
-        self.inner.update(id, change).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
-        self.inner.delete(id).await
-    }
-    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
-        self.inner.search(filter).await
-    }
-}
-
 #[tokio::test]
 async fn an_unknown_profile_id_on_an_update_is_permanent_however_connect_spells_it() {
     let mut worker = okta_connect_sync::Engine::new(
         config(),
         okta_connect_testkit::memory::MemoryLedger::new(),
-        NotFoundFor {
-            inner: MemoryDirectory::new(),
-            unknown: NO_PERMISSION,
+        Faulty {
+            unknown_id: Some(NO_PERMISSION),
+            ..Faulty::new(MemoryDirectory::new())
         },
         okta_connect_testkit::memory::MemoryQueue::new(),
         None::<NoIdentitySource>,
@@ -407,51 +366,12 @@ async fn an_unknown_profile_id_on_an_update_is_permanent_however_connect_spells_
     );
 }
 
-/// Deletes the user on the first update and answers `NotFound`: an admin deleted it
-/// behind the worker's back.
-struct DeletedBehindOurBack<D> {
-    inner: D,
-    armed: AtomicBool,
-}
-
-impl<D: UserDirectory> UserDirectory for DeletedBehindOurBack<D> {
-    async fn find_by_username(&self, u: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.inner.find_by_username(u).await
-    }
-    async fn describe(&self, id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.inner.describe(id).await
-    }
-    async fn create(
-        &self,
-        user: &DesiredUser,
-        tags: &BTreeMap<String, String>,
-    ) -> Result<CreatedUser, DirectoryError> {
-        self.inner.create(user, tags).await
-    }
-    async fn update(&self, id: &str, change: &Change) -> Result<(), DirectoryError> {
-        if self.armed.swap(false, Ordering::SeqCst) {
-            self.inner.delete(id).await?;
-            return Err(DirectoryError::NotFound(format!("user {id}")));
-        }
-        self.inner.update(id, change).await
-    }
-    async fn delete(&self, id: &str) -> Result<(), DirectoryError> {
-        self.inner.delete(id).await
-    }
-    async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
-        self.inner.search(filter).await
-    }
-}
-
 #[tokio::test]
 async fn a_user_deleted_while_converging_is_converged_again() {
     let mut worker = okta_connect_sync::Engine::new(
         config(),
         okta_connect_testkit::memory::MemoryLedger::new(),
-        DeletedBehindOurBack {
-            inner: MemoryDirectory::new(),
-            armed: AtomicBool::new(false),
-        },
+        Faulty::new(MemoryDirectory::new()),
         okta_connect_testkit::memory::MemoryQueue::new(),
         None::<NoIdentitySource>,
     );
@@ -467,7 +387,10 @@ async fn a_user_deleted_while_converging_is_converged_again() {
     let first = worker.directory.inner.users()[0].id.clone();
     // The suspension's update meets a user that is gone: not a config error, so the
     // worker re-reads and converges again (nothing to park: the user is gone).
-    worker.directory.armed.store(true, Ordering::SeqCst);
+    worker
+        .directory
+        .delete_on_update
+        .store(true, Ordering::SeqCst);
     let suspend = messages_of(fixtures::USER_LIFECYCLE_SUSPEND).remove(0);
     let report = worker.process(&suspend, far_deadline()).await;
     assert_eq!(report.disposition, Disposition::Done, "{report:?}");
