@@ -198,6 +198,33 @@ impl DynamoLedger {
         self.requests.get()
     }
 
+    /// Every item of the user partition `pk` (facts and META), all pages, read
+    /// consistently: a user has a handful.
+    async fn user_items(&self, pk: &str) -> Result<Vec<Item>, LedgerError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_values(":pk", s(pk))
+                .consistent_read(true)
+                .set_limit(self.query_page_size)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", pk, e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
     fn error<E: Typed>(&self, op: &str, key: &str, err: SdkError<E, HttpResponse>) -> LedgerError {
         ledger_error(op, &self.table, key, err)
     }
@@ -484,29 +511,10 @@ impl Ledger for DynamoLedger {
             facts: UserFacts::new(okta_user_id),
             connect_user_id: None,
         };
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", s(&pk))
-                .consistent_read(true)
-                .set_limit(self.query_page_size)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.error("Query", &pk, e))?;
-            for item in out.items.unwrap_or_default() {
-                read_user_item(okta_user_id, &pk, &item, &mut record)?;
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(record),
-            }
+        for item in self.user_items(&pk).await? {
+            read_user_item(okta_user_id, &pk, &item, &mut record)?;
         }
+        Ok(record)
     }
 
     async fn forget_user(&self, tombstone: &Fact) -> Result<(), LedgerError> {
@@ -528,44 +536,21 @@ impl Ledger for DynamoLedger {
             .send()
             .await
             .map_err(|e| self.error("PutItem", &format!("{pk}/{keep}"), e))?;
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
+        for item in self.user_items(&pk).await? {
+            let Some(AttributeValue::S(sk)) = item.get("sk") else {
+                continue;
+            };
+            if !sk.starts_with(FACT_SK_PREFIX) || *sk == keep {
+                continue;
+            }
+            self.client
+                .delete_item()
                 .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :fact)")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_names("#sk", "sk")
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":fact", s(FACT_SK_PREFIX))
-                .projection_expression("#pk, #sk")
-                .consistent_read(true)
-                .set_limit(self.query_page_size)
-                .set_exclusive_start_key(start.take())
+                .key("pk", s(&pk))
+                .key("sk", s(sk))
                 .send()
                 .await
-                .map_err(|e| self.error("Query", &pk, e))?;
-            for item in out.items.unwrap_or_default() {
-                let Some(AttributeValue::S(sk)) = item.get("sk") else {
-                    continue;
-                };
-                if *sk == keep {
-                    continue;
-                }
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .key("pk", s(&pk))
-                    .key("sk", s(sk))
-                    .send()
-                    .await
-                    .map_err(|e| self.error("DeleteItem", &format!("{pk}/{sk}"), e))?;
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
+                .map_err(|e| self.error("DeleteItem", &format!("{pk}/{sk}"), e))?;
         }
         self.remember_connect_user(&tombstone.okta_user_id, None)
             .await
