@@ -14,9 +14,12 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 /** The namespace of every metric the Lambdas write (dimension Stack). */
 export const METRICS_NAMESPACE = 'OktaConnect';
 
-/** Ingest, per request that was refused for its secret, dead-lettered or trimmed events. */
+/** Ingest, per request with events or a refusal (crates/ingest/src/metrics.rs). */
 export const INGEST_METRICS = {
+  received: 'IngestReceived',
+  queued: 'IngestQueued',
   unauthorized: 'IngestUnauthorized',
+  rejected: 'IngestRejected',
   deadLettered: 'IngestDeadLettered',
   trimmed: 'IngestTrimmed',
 } as const;
@@ -35,6 +38,13 @@ export const WORKER_OUTCOMES = {
 
 /** Worker: per converged Okta event, Milliseconds from its `published` to the batch's end. */
 export const PROVISIONING_LAG_METRIC = 'ProvisioningLag';
+
+/**
+ * Worker, one line per invocation: Connect calls answered with throttling (429) while
+ * processing its messages, retries included (Count). Paced under the account's quotas,
+ * the worker should see none.
+ */
+export const CONNECT_THROTTLES_METRIC = 'ConnectThrottles';
 
 /** Reconcile, one line per real run (Count). */
 export const RECONCILE_METRICS = {
@@ -70,6 +80,8 @@ export interface DashboardProps {
   /** Where the queue-age and lag alarms trip, drawn on their graphs. */
   queueAgeAlarm: Duration;
   lagAlarmMs: number;
+  /** Connect throttles per 5 min at which the ConnectThrottling alarm counts a period, drawn on its graph. */
+  connectThrottleAlarm?: number;
 }
 
 // Graphs sum counts over 5 minutes: short enough to see a bulk load's shape, long enough
@@ -112,7 +124,10 @@ export function addDashboard(stack: Stack, props: DashboardProps): cloudwatch.Da
       props.api.metricServerError({ period: GRAPH_PERIOD, statistic: 'Sum', label: '5xx (Okta retries once)' }),
     ]),
     graph('Ingest', [
+      own(INGEST_METRICS.received, 'Sum', 'events received'),
+      own(INGEST_METRICS.queued, 'Sum', 'events queued'),
       own(INGEST_METRICS.unauthorized, 'Sum', '401: wrong or missing secret'),
+      own(INGEST_METRICS.rejected, 'Sum', 'other 4xx: too large, not JSON, nothing usable'),
       own(INGEST_METRICS.deadLettered, 'Sum', 'events to the DLQ (unusable)'),
       own(INGEST_METRICS.trimmed, 'Sum', 'events trimmed to fit SQS'),
       props.ingest.metricErrors({ period: GRAPH_PERIOD, statistic: 'Sum', label: 'Lambda errors' }),
@@ -140,8 +155,9 @@ export function addDashboard(stack: Stack, props: DashboardProps): cloudwatch.Da
     ),
   );
 
-  // ---- Worker: what each message ended in, how late, and what held it back.
+  // ---- Worker: what each message ended in, how late, and what held it back (four graphs).
   const o = WORKER_OUTCOMES;
+  const quarter = { width: FULL / 4 };
   dashboard.addWidgets(
     graph(
       'Worker outcomes (messages)',
@@ -155,7 +171,7 @@ export function addDashboard(stack: Stack, props: DashboardProps): cloudwatch.Da
         own(o.retried, 'Sum', 'failed, retried'),
         own(o.deadLettered, 'Sum', 'failed, dead-lettered'),
       ],
-      { stacked: true },
+      { stacked: true, ...quarter },
     ),
     graph(
       'Provisioning lag (Okta published → Connect converged)',
@@ -164,17 +180,33 @@ export function addDashboard(stack: Stack, props: DashboardProps): cloudwatch.Da
         own(PROVISIONING_LAG_METRIC, 'p90', 'p90 ms'),
         own(PROVISIONING_LAG_METRIC, 'Maximum', 'max ms'),
       ],
-      { leftAnnotations: [{ value: props.lagAlarmMs, label: 'ProvisioningLagHigh alarm (p90)' }] },
+      { leftAnnotations: [{ value: props.lagAlarmMs, label: 'ProvisioningLagHigh alarm (p90)' }], ...quarter },
     ),
-    // Connect's own throttles are not measured: the worker paces under the quota and
-    // retries a throttled call inside the invocation, leaving no trace in its reports;
-    // one that outlasts the invocation is a retried message. Lambda throttles mean the
-    // account's concurrency is exhausted.
-    graph('Throttles and failures', [
-      props.worker.metricThrottles({ period: GRAPH_PERIOD, statistic: 'Sum', label: 'worker Lambda throttles' }),
-      props.worker.metricErrors({ period: GRAPH_PERIOD, statistic: 'Sum', label: 'worker Lambda errors (crash, timeout)' }),
-      own(o.retried, 'Sum', 'messages handed back (incl. Connect throttling past the deadline)'),
-    ]),
+    // Every Connect call answered 429, whether a retry inside the invocation got through
+    // or the message was handed back. The worker paces under the account's quotas, so
+    // this stays at 0; a sustained count means the pace is above the account's quota
+    // ([Connect] REQUESTS_PER_SECOND, [Deploy] MAX_CONCURRENCY above BURST) or another
+    // client shares it. The worker log names each refused API.
+    graph(
+      'Connect throttles',
+      [own(CONNECT_THROTTLES_METRIC, 'Sum', 'Connect calls answered 429 (retried)')],
+      {
+        ...quarter,
+        ...(props.connectThrottleAlarm === undefined
+          ? {}
+          : { leftAnnotations: [{ value: props.connectThrottleAlarm, label: 'ConnectThrottling alarm (sustained)' }] }),
+      },
+    ),
+    // Lambda throttles mean the account's concurrency is exhausted.
+    graph(
+      'Throttles and failures',
+      [
+        props.worker.metricThrottles({ period: GRAPH_PERIOD, statistic: 'Sum', label: 'worker Lambda throttles' }),
+        props.worker.metricErrors({ period: GRAPH_PERIOD, statistic: 'Sum', label: 'worker Lambda errors (crash, timeout)' }),
+        own(o.retried, 'Sum', 'messages handed back (incl. Connect throttling past the deadline)'),
+      ],
+      quarter,
+    ),
   );
 
   // ---- Reconcile (with [OktaApi]): one datapoint per run.

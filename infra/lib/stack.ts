@@ -30,6 +30,7 @@ import { Architecture, CONFIG_PATH_IN_LAMBDA, FunctionName } from './artifacts';
 import { LoadedConfig, samlMetadataPath } from './config';
 import { connectStatements, connectWildcardAcks } from './connect-policy';
 import {
+  CONNECT_THROTTLES_METRIC,
   INGEST_METRICS,
   METRICS_NAMESPACE,
   PROVISIONING_LAG_METRIC,
@@ -130,6 +131,19 @@ export const DEAD_LETTERED_ALARM = { period: Duration.minutes(5), threshold: 1 }
 // batches even for a small org, and absorb EMF lines arriving a minute or two late.
 export const LAG_ALARM = { period: Duration.minutes(15), statistic: 'p90', threshold: Duration.minutes(30) };
 
+// Connect throttles (ConnectThrottles: worker calls Connect answered 429, retries
+// included). The worker paces each API under the account's quota, so throttles are rare
+// (a Lambda handing a batch to a fresh environment, idle workers starting together when
+// MAX_CONCURRENCY > BURST) and each is retried. Sustained throttling says what the lag
+// and backlog alarms cannot, and earlier: the pace is above the quota the account really
+// has ([Connect] REQUESTS_PER_SECOND / BURST above its Service Quotas values,
+// MAX_CONCURRENCY above BURST), or another client of the account's Connect API shares
+// it. Every throttled call is retried after a backoff, so it costs time and, under a
+// bulk load, hands messages back. At least 10 in each of 3 consecutive 5-min periods:
+// the occasional few of a hand-over or a cold start stay below; a pace twice the quota
+// under a bulk load makes hundreds per period. No invocation, no data: not breaching.
+export const CONNECT_THROTTLE_ALARM = { period: Duration.minutes(5), threshold: 10, periods: 3 };
+
 // Reconcile: a 10,000-user run reads Okta and Connect in ~20 s when nothing is throttled,
 // but an Okta 429 waits until its rate-limit reset (up to 60 s each, several per run on a
 // busy org), Connect's SearchUsers is paced at 2 pages/s, and the snapshot is one DynamoDB
@@ -149,6 +163,14 @@ export { METRICS_NAMESPACE };
 // an evaluated period, and the alarm stays in ALARM for that hour where an operator can
 // see it; between runs there is no data, which counts as OK (notBreaching).
 export const RECONCILE_ALARM_PERIOD = Duration.hours(1);
+
+/**
+ * The ledger's one global secondary index: every event item carries `listing` = "EVENTS"
+ * and `updated_ms` (when it last changed), so one Query lists events newest first
+ * (crates/aws/src/dynamodb.rs: EVENTS_INDEX and its key constants, which must match).
+ * No Lambda reads it (the operator's commands do), so no role is granted `index/*`.
+ */
+export const EVENTS_INDEX = { name: 'events-by-update', partitionKey: 'listing', sortKey: 'updated_ms' } as const;
 
 export interface OktaConnectStackProps extends StackProps {
   loaded: LoadedConfig;
@@ -217,6 +239,15 @@ export class OktaConnectStack extends Stack {
       timeToLiveAttribute: 'expires_at',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // Events by when they last changed, for the operator's listing (see EVENTS_INDEX).
+    // CloudFormation adds at most one global secondary index per stack update: add any
+    // further index in a deployment of its own.
+    this.ledger.addGlobalSecondaryIndex({
+      indexName: EVENTS_INDEX.name,
+      partitionKey: { name: EVENTS_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: EVENTS_INDEX.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     // The value Okta sends in its authentication header. Generated here, never written
@@ -438,9 +469,10 @@ export class OktaConnectStack extends Stack {
       });
       this.reconcile = reconcile;
       // Exactly the calls a run makes: the credential at cold start, the snapshot facts
-      // in the ledger, one SendMessage per user to change, and Connect's user list. It
-      // never creates, updates or deletes a Connect user (the worker does), and it sends
-      // nothing to the DLQ (a message it queues gets there through the worker if hopeless).
+      // and the run's own record (PutItem) in the ledger, one SendMessage per user to
+      // change, and Connect's user list. It never creates, updates or deletes a Connect
+      // user (the worker does), and it sends nothing to the DLQ (a message it queues gets
+      // there through the worker if hopeless).
       if (oktaCredentialSecretArn) reconcile.addToRolePolicy(readOktaCredential());
       reconcile.addToRolePolicy(useLedger());
       reconcile.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }));
@@ -579,6 +611,7 @@ export class OktaConnectStack extends Stack {
       alarms,
       queueAgeAlarm: QUEUE_AGE_ALARM,
       lagAlarmMs: LAG_ALARM.threshold.toMilliseconds(),
+      connectThrottleAlarm: CONNECT_THROTTLE_ALARM.threshold,
     });
 
     // ---- SAML federation (optional) ------------------------------------------------
@@ -773,6 +806,21 @@ export class OktaConnectStack extends Stack {
         stackMetric(this, PROVISIONING_LAG_METRIC, { period: LAG_ALARM.period, statistic: LAG_ALARM.statistic }),
         LAG_ALARM.threshold.toMilliseconds(),
       ),
+      // See CONNECT_THROTTLE_ALARM: sustained, every period of the window breaching.
+      new cloudwatch.Alarm(this, 'ConnectThrottling', {
+        alarmDescription:
+          `Amazon Connect throttled ${CONNECT_THROTTLE_ALARM.threshold} or more worker calls in each of ` +
+          `${CONNECT_THROTTLE_ALARM.periods} consecutive ${CONNECT_THROTTLE_ALARM.period.toMinutes()}-min periods: ` +
+          "the pace is above the account's Connect quotas. Set [Connect] REQUESTS_PER_SECOND and BURST to the " +
+          "account's Service Quotas values, keep [Deploy] MAX_CONCURRENCY <= BURST, or find the other client " +
+          "of the account's Connect API; the worker log names each refused API",
+        metric: stackMetric(this, CONNECT_THROTTLES_METRIC, { period: CONNECT_THROTTLE_ALARM.period, statistic: 'Sum' }),
+        threshold: CONNECT_THROTTLE_ALARM.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: CONNECT_THROTTLE_ALARM.periods,
+        datapointsToAlarm: CONNECT_THROTTLE_ALARM.periods,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
     ];
     if (this.reconcile) {
       const runMetric = (metricName: string) =>

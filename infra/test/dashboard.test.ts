@@ -1,15 +1,16 @@
 // The dashboard (its widgets read the right metrics of the right resources), its output,
-// the worker's Stack dimension, and the two alarms on the worker's own metrics.
+// the worker's Stack dimension, and the three alarms on the worker's own metrics.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
+  CONNECT_THROTTLES_METRIC,
   INGEST_METRICS,
   PROVISIONING_LAG_METRIC,
   RECONCILE_METRICS,
   WORKER_OUTCOMES,
 } from '../lib/dashboard';
-import { DEAD_LETTERED_ALARM, LAG_ALARM, QUEUE_AGE_ALARM, WORKER_TIMEOUT } from '../lib/stack';
+import { CONNECT_THROTTLE_ALARM, DEAD_LETTERED_ALARM, LAG_ALARM, QUEUE_AGE_ALARM, WORKER_TIMEOUT } from '../lib/stack';
 import { build, flat, only } from './helpers';
 
 const OKTA_API = { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com', OKTA_CONNECT__OKTAAPI__CLIENT_ID: '0oa1serviceapp0000001' };
@@ -65,7 +66,7 @@ describe('the dashboard', () => {
     );
   });
 
-  it('ingest: API requests, 4xx and 5xx of this API; ingest’s own three counts', () => {
+  it('ingest: API requests, 4xx and 5xx of this API; ingest’s own counts', () => {
     const api = `ApiId=\${${id(b.stack.api)}}`;
     assert.deepEqual(series(graph(all, 'Hook requests (API)')), [
       `AWS/ApiGateway/Count ${api} Sum`,
@@ -73,7 +74,10 @@ describe('the dashboard', () => {
       `AWS/ApiGateway/5xx ${api} Sum`,
     ]);
     assert.deepEqual(series(graph(all, 'Ingest')), [
+      own(INGEST_METRICS.received, 'Sum'),
+      own(INGEST_METRICS.queued, 'Sum'),
       own(INGEST_METRICS.unauthorized, 'Sum'),
+      own(INGEST_METRICS.rejected, 'Sum'),
       own(INGEST_METRICS.deadLettered, 'Sum'),
       own(INGEST_METRICS.trimmed, 'Sum'),
       `AWS/Lambda/Errors FunctionName=\${${id(b.stack.ingest)}} Sum`,
@@ -119,6 +123,16 @@ describe('the dashboard', () => {
     ]);
     assert.equal(lag.properties.annotations.horizontal[0].value, LAG_ALARM.threshold.toMilliseconds());
     const worker = `FunctionName=\${${id(b.stack.worker)}}`;
+    // Connect's throttles as the worker counts them (crates/worker/src/metrics.rs:
+    // CONNECT_THROTTLES), summed per 5 min like the outcomes, with the alarm's line.
+    assert.equal(CONNECT_THROTTLES_METRIC, 'ConnectThrottles');
+    const connect = graph(all, 'Connect throttles');
+    assert.deepEqual(series(connect), [own('ConnectThrottles', 'Sum')]);
+    // 5 min: CDK leaves a metric's period out of the body when it is the graph's 300 s.
+    for (const m of connect.properties.metrics!) assert.equal(m[m.length - 1].period ?? 300, 300);
+    assert.equal(connect.properties.annotations.horizontal[0].value, CONNECT_THROTTLE_ALARM.threshold);
+    const [, dashboard] = only(t, 'AWS::CloudWatch::Dashboard');
+    assert.match(flat(dashboard.Properties.DashboardBody), /"ConnectThrottles"/);
     assert.deepEqual(series(graph(all, 'Throttles and failures')), [
       `AWS/Lambda/Throttles ${worker} Sum`,
       `AWS/Lambda/Errors ${worker} Sum`,
@@ -183,6 +197,22 @@ describe('the worker’s metrics', () => {
     assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
     assert.equal(a.EvaluationPeriods, 1);
     assert.equal(a.TreatMissingData, 'notBreaching');
+  });
+
+  it('ConnectThrottling: Sum ≥ 10 in each of 3 consecutive 5-min periods (sustained, not a stray 429)', () => {
+    const a = alarm('ConnectThrottling');
+    assert.equal(a.Namespace, 'OktaConnect');
+    assert.equal(a.MetricName, 'ConnectThrottles');
+    assert.deepEqual(a.Dimensions, [{ Name: 'Stack', Value: 'OktaConnect' }]);
+    assert.equal(a.Statistic, 'Sum');
+    assert.equal(a.Period, CONNECT_THROTTLE_ALARM.period.toSeconds());
+    assert.equal(a.Period, 300);
+    assert.equal(a.Threshold, 10);
+    assert.equal(a.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    assert.equal(a.EvaluationPeriods, 3);
+    assert.equal(a.DatapointsToAlarm, 3);
+    assert.equal(a.TreatMissingData, 'notBreaching', 'no invocation, no data: not an alarm');
+    assert.match(a.AlarmDescription, /REQUESTS_PER_SECOND.*MAX_CONCURRENCY/);
   });
 
   it('ProvisioningLagHigh: p90 over 15 min ≥ 30 min, above a 500-user bulk load at 2 requests/s', () => {

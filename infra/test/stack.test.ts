@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { API_4XX_ALARM, HOOK_PATH, INGEST_BUDGET_MS, RECONCILE_TIMEOUT, UNAUTHORIZED_ALARM } from '../lib/stack';
+import { REPO_ROOT } from '../lib/config';
+import { API_4XX_ALARM, EVENTS_INDEX, HOOK_PATH, INGEST_BUDGET_MS, RECONCILE_TIMEOUT, UNAUTHORIZED_ALARM } from '../lib/stack';
 import {
   FIXTURES,
   REPO_CONFIG,
@@ -22,6 +23,24 @@ const INSTANCE = 'abcdefgh-0122-4131-adc2-a0ebe5a2b2a7';
 const ARN = `arn:\${AWS::Partition}:connect:us-east-1:\${AWS::AccountId}:instance/${INSTANCE}`;
 /** [OktaApi] with a service app, by overrides of the repository config.ini (which has none). */
 const OKTA_API = { OKTA_CONNECT__OKTAAPI__ORG_URL: 'https://acme.okta.com', OKTA_CONNECT__OKTAAPI__CLIENT_ID: '0oa1serviceapp0000001' };
+
+describe('the ledger index', () => {
+  // The DynamoDB adapter (crates/aws/src/dynamodb.rs) queries the index by these names,
+  // and its create_table makes it the same way for tests and local runs.
+  it('has the names the DynamoDB adapter queries', () => {
+    const source = fs.readFileSync(path.join(REPO_ROOT, 'crates', 'aws', 'src', 'dynamodb.rs'), 'utf8');
+    const constant = (name: string) => {
+      const found = source.match(new RegExp(`pub const ${name}: &str = "([^"]*)";`));
+      assert.ok(found, `crates/aws/src/dynamodb.rs declares ${name}`);
+      return found[1];
+    };
+    assert.deepEqual(EVENTS_INDEX, {
+      name: constant('EVENTS_INDEX'),
+      partitionKey: constant('EVENTS_INDEX_PARTITION_KEY'),
+      sortKey: constant('EVENTS_INDEX_SORT_KEY'),
+    });
+  });
+});
 
 describe('the stack from the repository config.ini', () => {
   let b: ReturnType<typeof build>;
@@ -163,6 +182,35 @@ describe('the stack from the repository config.ini', () => {
     assert.deepEqual(table.Properties.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
     assert.equal(table.DeletionPolicy, 'Retain');
     assert.equal(table.UpdateReplacePolicy, 'Retain');
+  });
+
+  it('DynamoDB ledger: exactly one GSI, events-by-update (listing S, updated_ms N), all attributes projected', () => {
+    const [, table] = only(t, 'AWS::DynamoDB::Table');
+    // CloudFormation creates or deletes at most one GSI per stack update.
+    assert.deepEqual(table.Properties.GlobalSecondaryIndexes, [
+      {
+        IndexName: 'events-by-update',
+        KeySchema: [
+          { AttributeName: 'listing', KeyType: 'HASH' },
+          { AttributeName: 'updated_ms', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    const types = Object.fromEntries(
+      (table.Properties.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((d) => [
+        d.AttributeName,
+        d.AttributeType,
+      ]),
+    );
+    assert.deepEqual(types, { pk: 'S', sk: 'S', listing: 'S', updated_ms: 'N' });
+    assert.equal(table.Properties.LocalSecondaryIndexes, undefined);
+  });
+
+  it('no role may read the events index (only the operator lists events)', () => {
+    for (const [pid, policy] of Object.entries(t.findResources('AWS::IAM::Policy'))) {
+      assert.ok(!JSON.stringify(policy.Properties.PolicyDocument).includes('/index/'), pid);
+    }
   });
 
   describe('Secrets Manager', () => {
@@ -400,7 +448,7 @@ describe('config.ini switches', () => {
       PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] },
     });
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 10);
+    assert.equal(alarms.length, 11);
     for (const a of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     // The override that set it reaches both Lambdas, which read the same config.
     for (const fn of Object.values(t.findResources('AWS::Lambda::Function'))) {
@@ -730,8 +778,8 @@ describe('the reconcile Lambda and its schedule (with [OktaApi])', () => {
       assert.equal(a.TreatMissingData, 'notBreaching');
     });
 
-    it('join the other ten', () => {
-      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 13);
+    it('join the other eleven', () => {
+      assert.equal(Object.keys(t.findResources('AWS::CloudWatch::Alarm')).length, 14);
     });
   });
 
@@ -770,7 +818,7 @@ describe('reconcile switches', () => {
     const b = build({ env: { ...OKTA_API, OKTA_CONNECT__DEPLOY__ALARM_EMAIL: 'ops@example.com' } });
     const [topicId] = only(b.template, 'AWS::SNS::Topic');
     const alarms = Object.entries(b.template.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 13);
+    assert.equal(alarms.length, 14);
     for (const [, a] of alarms) assert.deepEqual(a.Properties.AlarmActions, [{ Ref: topicId }]);
     assert.equal(alarms.filter(([k]) => k.startsWith('Reconcile')).length, 3);
   });
@@ -801,11 +849,11 @@ describe('reconcile switches', () => {
     const trusted = Object.values(t.findResources('AWS::IAM::Role')).map((r) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal);
     assert.ok(!JSON.stringify(trusted).includes('scheduler.amazonaws.com'));
     const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm'));
-    assert.equal(alarms.length, 10);
-    // Ingest's own metric only: no reconcile metric without a reconcile.
+    assert.equal(alarms.length, 11);
+    // Ingest's and the worker's own metrics only: no reconcile metric without a reconcile.
     assert.deepEqual(
       alarms.filter((a) => a.Properties.Namespace === 'OktaConnect').map((a) => a.Properties.MetricName),
-      ['IngestUnauthorized', 'WorkerDeadLettered', 'ProvisioningLag'],
+      ['IngestUnauthorized', 'WorkerDeadLettered', 'ProvisioningLag', 'ConnectThrottles'],
     );
     for (const name of ['ReconcileFunctionName', 'RunReconcileCommand', 'ReconcileLogGroupName', 'ReconcileScheduleName']) {
       assert.deepEqual(t.findOutputs(name), {}, name);

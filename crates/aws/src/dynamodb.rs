@@ -14,10 +14,18 @@
 //!
 //! | item          | pk                 | sk            | attributes |
 //! |---------------|--------------------|---------------|------------|
-//! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `outcome`? (the [`Outcome`] as JSON) |
+//! | event         | `EVENT#{uuid}`     | `EVENT`       | `state` (`IN_PROGRESS`, `COMPLETED`, `FAILED`), `lease_until_ms`, `expires_at_ms`, `expires_at`, `attempts`, `outcome`? (the [`Outcome`] as JSON), `about`? (the [`EventAbout`] as JSON), `updated_ms`?, `listing`? (always `EVENTS`) |
 //! | newest fact   | `USER#{okta id}`   | `FACT#{slot}` | `published_ms`, `event_uuid`, `fact` (the [`Fact`] as JSON) |
 //! | user metadata | `USER#{okta id}`   | `META`        | `connect_user_id`?, `lease_holder`?, `lease_until_ms`? |
 //! | source binding | `SOURCES`         | `SOURCE#{slot}` | `binding` (the [`SourceBinding`] as JSON) |
+//! | reconcile run | `RUNS`             | `RUN#{started_ms}#{run id}` | `run` (the [`RunRecord`] as JSON), `expires_at_ms`, `expires_at` |
+//!
+//! Every successful claim writes `about`; every claim, completion and failure writes
+//! `updated_ms` (its `now`) and `listing`. A completion or failure leaves `about` as the
+//! last claim wrote it (absent for an event finished without a claim). Items written
+//! before the ledger kept `about` and `updated_ms` have neither (nor `listing`): they
+//! read with `about` and `updated_at` `None`, and are not listed (they are not in the
+//! index below) until their next claim, completion or failure.
 //!
 //! Items written before outcomes were typed carry a free-text `detail` instead of
 //! `outcome`; they still read: a `FAILED` one as [`Outcome::Failed`] with that text as a
@@ -25,15 +33,46 @@
 //! was never recorded in a form this version can state). Every write of an outcome, and
 //! every claim, removes `detail`, so an item never holds both.
 //!
+//! A run's `started_ms` in its sort key is zero-padded to 15 digits (up to the year
+//! 33658), so the string order of the keys is the order of the start times; the same
+//! start and run id is the same item, replaced. Its TTL is `finished_at` + retention.
+//!
 //! A user's facts and metadata share a partition, so [`Ledger::user_record`] is one
 //! (paginated) strongly consistent `Query`.
 //!
+//! # Listing events
+//!
+//! One global secondary index, [`EVENTS_INDEX`] (`events-by-update`): partition key
+//! `listing` (S), sort key `updated_ms` (N), projection `ALL`. Only event items carry
+//! `listing`, always the constant `EVENTS`, so the index holds every event written by
+//! this version and nothing else. [`Ledger::events`] is a `Query` of it with `listing =
+//! EVENTS AND updated_ms >= since`, newest first (`ScanIndexForward = false`), page after
+//! page; each item is filtered in Rust by [`EventQuery::matches`] (the one filter every
+//! adapter uses) until `limit` records are found. Records updated in the same millisecond
+//! come in no particular order.
+//!
+//! One constant partition keeps this to a single `Query`; its price is that every event
+//! write is also a write to that one index partition, good for ~1,000 writes/s (a write
+//! that moves `updated_ms` costs the index two: the old entry out, the new one in).
+//! That is far above what reaches the ledger: Okta's event hooks deliver a few events
+//! per second, and the worker is paced by Connect's 2 requests/s. (A throttled index
+//! would throttle the table's writes too.)
+//!
+//! Index reads are **eventually consistent** (a global secondary index offers nothing
+//! else): a record changed a moment ago may be listed in its previous state, or not yet.
+//! That is fine for what lists them, an operator looking back over minutes or days;
+//! every decision (claims, facts, leases) reads the table itself, strongly consistently.
+//!
 //! # Requests per call
 //!
-//! One request for every method, with two rare exceptions in `claim_event`: re-claiming
-//! a record that expired but was not yet deleted by TTL costs two writes (the first,
-//! optimistic write cannot reset `attempts` to 1, so a second write conditioned on the
-//! expiry does), and a lost race is resolved by at most a few more conditional writes.
+//! One request for every method on the worker's paths, with two rare exceptions in
+//! `claim_event`: re-claiming a record that expired but was not yet deleted by TTL costs
+//! two writes (the first, optimistic write cannot reset `attempts` to 1, so a second write
+//! conditioned on the expiry does), and a lost race is resolved by at most a few more
+//! conditional writes. The operator's reads: `events` is one `Query` page when it filters
+//! nothing (a page of `limit` items); filtered by user or failure it reads as many pages
+//! (each up to 1 MB) as it takes to find `limit` matches or reach `since`. `record_run`
+//! is one write; `recent_runs` one `Query` (more only past 1 MB, thousands of runs).
 //! [`DynamoLedger::requests`] counts the requests put on the wire (by an SDK interceptor,
 //! one per attempt).
 //!
@@ -45,7 +84,9 @@
 //! (`ReturnValuesOnConditionCheckFailure = ALL_OLD`) and answers the claim: `COMPLETED`
 //! → duplicate, live lease → busy, expired → the second form of the write (condition
 //! `expires_at_ms <= now`, `attempts = 1`). While `IN_PROGRESS` the record expires 24 h
-//! after the lease ends, so it always outlives its lease whatever the retention.
+//! after the lease ends, so it always outlives its lease whatever the retention. Both
+//! forms also set `about`, `updated_ms` and `listing`; a refused claim (duplicate, busy)
+//! writes nothing.
 //!
 //! # Errors
 //!
@@ -72,15 +113,16 @@ use aws_sdk_dynamodb::operation::query::QueryError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ReturnValuesOnConditionCheckFailure, ScalarAttributeType, TimeToLiveSpecification,
-    TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use okta_connect_core::config::{BoundBy, SourceBinding};
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
-    Claim, ErrorClass, EventRecord, EventState, Ledger, LedgerError, UserRecord,
+    Claim, ErrorClass, EventAbout, EventQuery, EventRecord, EventState, Ledger, LedgerError,
+    RunRecord, UserRecord,
 };
 use okta_connect_core::time::UnixMillis;
 
@@ -91,6 +133,16 @@ type Item = HashMap<String, AttributeValue>;
 
 /// The TTL attribute (epoch seconds) that [`create_table`] enables.
 pub const TTL_ATTRIBUTE: &str = "expires_at";
+
+/// The global secondary index that lists events by when they last changed (see the
+/// module doc). The CDK stack declares the same index (infra/lib/stack.ts).
+pub const EVENTS_INDEX: &str = "events-by-update";
+/// [`EVENTS_INDEX`]'s partition key, a string: [`EVENTS_LISTING`] on every event item.
+pub const EVENTS_INDEX_PARTITION_KEY: &str = "listing";
+/// [`EVENTS_INDEX`]'s sort key, a number: when the event item last changed (ms).
+pub const EVENTS_INDEX_SORT_KEY: &str = "updated_ms";
+/// The one value of [`EVENTS_INDEX_PARTITION_KEY`].
+pub const EVENTS_LISTING: &str = "EVENTS";
 
 /// How long an `IN_PROGRESS` record outlives its lease (the same as `MemoryLedger`), so
 /// TTL never deletes a claim that is still held.
@@ -107,12 +159,18 @@ const STATE_IN_PROGRESS: &str = "IN_PROGRESS";
 const STATE_COMPLETED: &str = "COMPLETED";
 const STATE_FAILED: &str = "FAILED";
 
+const EVENT_PK_PREFIX: &str = "EVENT#";
 const EVENT_SK: &str = "EVENT";
 const META_SK: &str = "META";
 const FACT_SK_PREFIX: &str = "FACT#";
 /// One partition holds every source binding: a handful of items, read in one query.
 const SOURCES_PK: &str = "SOURCES";
 const SOURCE_SK_PREFIX: &str = "SOURCE#";
+/// One partition holds every reconcile run, sorted by start time.
+const RUNS_PK: &str = "RUNS";
+const RUN_SK_PREFIX: &str = "RUN#";
+/// The largest start time (ms) a run's sort key holds: 15 digits.
+const MAX_RUN_STARTED_MS: i64 = 999_999_999_999_999;
 
 /// Aliases for every attribute name used in expressions, so no expression ever collides
 /// with DynamoDB's long list of reserved words (`STATE` is one).
@@ -129,6 +187,9 @@ const NAMES: &[(&str, &str)] = &[
     ("#uuid", "event_uuid"),
     ("#holder", "lease_holder"),
     ("#connect", "connect_user_id"),
+    ("#about", "about"),
+    ("#updated", EVENTS_INDEX_SORT_KEY),
+    ("#listing", EVENTS_INDEX_PARTITION_KEY),
 ];
 
 /// The DynamoDB [`Ledger`]. Cheap to clone; clones share the client and the request
@@ -138,7 +199,9 @@ pub struct DynamoLedger {
     client: Client,
     table: String,
     requests: RequestCounter,
-    /// `Limit` for `user_record`'s `Query` pages; `None` lets DynamoDB fill 1 MB pages.
+    /// The most items one `Query` page may return (`user_record`, `source_bindings`,
+    /// `events`, `recent_runs`); `None` lets DynamoDB fill 1 MB pages (or, where every
+    /// item read is returned, asks for just as many as wanted).
     query_page_size: Option<i32>,
 }
 
@@ -174,7 +237,8 @@ impl DynamoLedger {
         Self::from_config(&sdk::load(settings).await, table)
     }
 
-    /// Caps how many items one `Query` page of [`Ledger::user_record`] returns. Only
+    /// Caps how many items one `Query` page returns ([`Ledger::user_record`],
+    /// [`Ledger::source_bindings`], [`Ledger::events`], [`Ledger::recent_runs`]). Only
     /// useful to exercise pagination in tests; production leaves pages at DynamoDB's
     /// 1 MB.
     pub fn with_query_page_size(mut self, items: i32) -> Self {
@@ -247,9 +311,11 @@ impl DynamoLedger {
 
     /// One claim write. `Ok(Ok(attempt))`: claimed. `Ok(Err(old))`: the condition failed;
     /// `old` is the item as it stood (`None` if DynamoDB did not return it).
+    /// `about` is the [`EventAbout`] as JSON.
     async fn claim_write(
         &self,
         uuid: &str,
+        about: &str,
         form: ClaimForm,
         now: UnixMillis,
         lease: Duration,
@@ -267,7 +333,8 @@ impl DynamoLedger {
         };
         let update = format!(
             "SET #state = :in_progress, #lease = :until, #exp_ms = :exp_ms, #exp = :exp, \
-             #attempts = {attempts} REMOVE #detail, #outcome"
+             #attempts = {attempts}, #about = :about, #updated = :now, #listing = :listing \
+             REMOVE #detail, #outcome"
         );
         let mut request = self
             .client
@@ -283,6 +350,8 @@ impl DynamoLedger {
             .expression_attribute_values(":exp", n(expires.as_epoch_seconds_ceil()))
             .expression_attribute_values(":now", n(now.0))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":about", s(about))
+            .expression_attribute_values(":listing", s(EVENTS_LISTING))
             .return_values(ReturnValue::AllNew)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         request = match form {
@@ -295,9 +364,11 @@ impl DynamoLedger {
         // mentions `#pk`.
         let aliases = match form {
             ClaimForm::NewOrClaimable => {
-                "#pk #state #lease #exp_ms #exp #attempts #detail #outcome"
+                "#pk #state #lease #exp_ms #exp #attempts #detail #outcome #about #updated #listing"
             }
-            ClaimForm::Expired => "#state #lease #exp_ms #exp #attempts #detail #outcome",
+            ClaimForm::Expired => {
+                "#state #lease #exp_ms #exp #attempts #detail #outcome #about #updated #listing"
+            }
         };
         request = with_names(request, aliases, |r, alias, name| {
             r.expression_attribute_names(alias, name)
@@ -343,17 +414,20 @@ impl DynamoLedger {
             .key("sk", s(EVENT_SK))
             .update_expression(
                 "SET #state = :state, #outcome = :outcome, #lease = :zero, #exp_ms = :exp_ms, \
-                 #exp = :exp, #attempts = if_not_exists(#attempts, :one) REMOVE #detail",
+                 #exp = :exp, #attempts = if_not_exists(#attempts, :one), #updated = :now, \
+                 #listing = :listing REMOVE #detail",
             )
             .expression_attribute_values(":state", s(state))
             .expression_attribute_values(":outcome", s(outcome))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":exp_ms", n(expires.0))
             .expression_attribute_values(":exp", n(expires.as_epoch_seconds_ceil()))
-            .expression_attribute_values(":one", n(1));
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now.0))
+            .expression_attribute_values(":listing", s(EVENTS_LISTING));
         let request = with_names(
             request,
-            "#state #outcome #lease #exp_ms #exp #attempts #detail",
+            "#state #outcome #lease #exp_ms #exp #attempts #detail #updated #listing",
             |r, alias, name| r.expression_attribute_names(alias, name),
         );
         request
@@ -377,12 +451,19 @@ impl Ledger for DynamoLedger {
     async fn claim_event(
         &self,
         uuid: &str,
+        about: &EventAbout,
         now: UnixMillis,
         lease: Duration,
     ) -> Result<Claim, LedgerError> {
+        let about = serde_json::to_string(about).map_err(|e| {
+            LedgerError::Permanent(format!(
+                "cannot serialise what {} is about: {e}",
+                event_pk(uuid)
+            ))
+        })?;
         let mut form = ClaimForm::NewOrClaimable;
         for _ in 0..MAX_CLAIM_ROUNDS {
-            let old = match self.claim_write(uuid, form, now, lease).await? {
+            let old = match self.claim_write(uuid, &about, form, now, lease).await? {
                 Ok(attempt) => return Ok(Claim::Claimed { attempt }),
                 Err(Some(old)) => Some(old),
                 // Not returned with the error (or gone since): look it up.
@@ -469,6 +550,112 @@ impl Ledger for DynamoLedger {
             .await?
             .map(|item| parse_event(uuid, &item))
             .transpose()
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, LedgerError> {
+        let mut listed = Vec::new();
+        if query.limit == 0 {
+            return Ok(listed);
+        }
+        // Unfiltered, every item read is listed: a page of `limit` items is the answer.
+        // Filtered, how many items it takes is unknown: let DynamoDB fill its pages.
+        let unfiltered = query.okta_user.is_none() && !query.failed_only;
+        let page = if unfiltered {
+            Some(page_limit(query.limit, self.query_page_size))
+        } else {
+            self.query_page_size
+        };
+        let index = format!("index {EVENTS_INDEX}");
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(EVENTS_INDEX)
+                .key_condition_expression("#listing = :listing AND #updated >= :since")
+                .expression_attribute_names("#listing", EVENTS_INDEX_PARTITION_KEY)
+                .expression_attribute_names("#updated", EVENTS_INDEX_SORT_KEY)
+                .expression_attribute_values(":listing", s(EVENTS_LISTING))
+                .expression_attribute_values(":since", n(query.since.0))
+                .scan_index_forward(false)
+                .set_limit(page)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", &index, e))?;
+            for item in out.items.unwrap_or_default() {
+                let record = parse_listed_event(&item)?;
+                let since = record.updated_at.is_some_and(|at| at >= query.since);
+                if since && query.matches(&record) {
+                    listed.push(record);
+                    if listed.len() >= query.limit {
+                        return Ok(listed);
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(listed),
+            }
+        }
+    }
+
+    async fn record_run(&self, run: &RunRecord, retention: Duration) -> Result<(), LedgerError> {
+        let sk = run_sk(run)?;
+        let key = format!("{RUNS_PK}/{sk}");
+        let json = serde_json::to_string(run)
+            .map_err(|e| LedgerError::Permanent(format!("cannot serialise run {key}: {e}")))?;
+        let expires = run.finished_at.plus(retention);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(RUNS_PK))
+            .item("sk", s(&sk))
+            .item("run", s(json))
+            .item("expires_at_ms", n(expires.0))
+            .item(TTL_ATTRIBUTE, n(expires.as_epoch_seconds_ceil()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("PutItem", &key, e))
+    }
+
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, LedgerError> {
+        let mut runs = Vec::new();
+        if limit == 0 {
+            return Ok(runs);
+        }
+        let page = page_limit(limit, self.query_page_size);
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :run)")
+                .expression_attribute_names("#pk", "pk")
+                .expression_attribute_names("#sk", "sk")
+                .expression_attribute_values(":pk", s(RUNS_PK))
+                .expression_attribute_values(":run", s(RUN_SK_PREFIX))
+                .scan_index_forward(false)
+                .consistent_read(true)
+                .limit(page)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| self.error("Query", RUNS_PK, e))?;
+            for item in out.items.unwrap_or_default() {
+                runs.push(read_run(&item)?);
+                if runs.len() >= limit {
+                    return Ok(runs);
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(runs),
+            }
+        }
     }
 
     async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
@@ -716,9 +903,39 @@ fn read_binding(item: &Item) -> Result<SourceBinding, LedgerError> {
     })
 }
 
-/// Creates the ledger table (on-demand capacity, `pk`/`sk` string keys) if it does not
-/// exist, waits until it is `ACTIVE`, and enables TTL on [`TTL_ATTRIBUTE`]. Idempotent.
-/// For tests and local runs; in AWS the CDK stack owns the table.
+/// The sort key of a run's item: its start time, zero-padded so that keys sort as times
+/// do, then its id. A start time outside what 15 digits hold is refused (permanently).
+fn run_sk(run: &RunRecord) -> Result<String, LedgerError> {
+    let started = run.started_at.0;
+    if !(0..=MAX_RUN_STARTED_MS).contains(&started) {
+        return Err(LedgerError::Permanent(format!(
+            "cannot record run {}: its start time {started} ms is outside 0..={MAX_RUN_STARTED_MS}",
+            run.run_id
+        )));
+    }
+    Ok(format!("{RUN_SK_PREFIX}{started:015}#{}", run.run_id))
+}
+
+/// Reads a run item back; a corrupt one is a permanent error naming its key.
+fn read_run(item: &Item) -> Result<RunRecord, LedgerError> {
+    let sk = Reader::new(item, RUNS_PK).string("sk")?;
+    let key = format!("{RUNS_PK}/{sk}");
+    let json = Reader::new(item, &key).string("run")?;
+    serde_json::from_str(json).map_err(|e| corrupt(&key, &format!("`run` is not a run: {e}")))
+}
+
+/// The `Limit` of a `Query` whose every item is kept, when `wanted` are: as many, or the
+/// configured page size if smaller.
+fn page_limit(wanted: usize, page_size: Option<i32>) -> i32 {
+    let wanted = i32::try_from(wanted).unwrap_or(i32::MAX);
+    page_size.map_or(wanted, |size| size.min(wanted))
+}
+
+/// Creates the ledger table (on-demand capacity, `pk`/`sk` string keys, the
+/// [`EVENTS_INDEX`] global secondary index) if it does not exist, waits until it is
+/// `ACTIVE`, and enables TTL on [`TTL_ATTRIBUTE`]. Idempotent, but a table that exists
+/// already is left as it is (an index missing from it is not added). For tests and local
+/// runs; in AWS the CDK stack owns the table.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerError> {
     let key = |name: &str, key_type: KeyType| {
         KeySchemaElement::builder()
@@ -726,23 +943,41 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerErro
             .key_type(key_type)
             .build()
     };
-    let attribute = |name: &str| {
+    let attribute = |name: &str, kind: ScalarAttributeType| {
         AttributeDefinition::builder()
             .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
+            .attribute_type(kind)
             .build()
     };
     let invalid = |e: aws_sdk_dynamodb::error::BuildError| {
         LedgerError::Permanent(format!("CreateTable {table}: {e}"))
     };
+    let events_index = GlobalSecondaryIndex::builder()
+        .index_name(EVENTS_INDEX)
+        .key_schema(key(EVENTS_INDEX_PARTITION_KEY, KeyType::Hash).map_err(invalid)?)
+        .key_schema(key(EVENTS_INDEX_SORT_KEY, KeyType::Range).map_err(invalid)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(invalid)?;
     let created = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute("pk").map_err(invalid)?)
-        .attribute_definitions(attribute("sk").map_err(invalid)?)
+        .attribute_definitions(attribute("pk", ScalarAttributeType::S).map_err(invalid)?)
+        .attribute_definitions(attribute("sk", ScalarAttributeType::S).map_err(invalid)?)
+        .attribute_definitions(
+            attribute(EVENTS_INDEX_PARTITION_KEY, ScalarAttributeType::S).map_err(invalid)?,
+        )
+        .attribute_definitions(
+            attribute(EVENTS_INDEX_SORT_KEY, ScalarAttributeType::N).map_err(invalid)?,
+        )
         .key_schema(key("pk", KeyType::Hash).map_err(invalid)?)
         .key_schema(key("sk", KeyType::Range).map_err(invalid)?)
+        .global_secondary_indexes(events_index)
         .send()
         .await;
     match created {
@@ -800,7 +1035,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), LedgerErro
 // ---------------------------------------------------------------- keys and values
 
 fn event_pk(uuid: &str) -> String {
-    format!("EVENT#{uuid}")
+    format!("{EVENT_PK_PREFIX}{uuid}")
 }
 
 fn user_pk(okta_user_id: &str) -> String {
@@ -857,14 +1092,20 @@ impl<'a> Reader<'a> {
             .ok_or_else(|| corrupt(self.key, &format!("`{name}` is missing")))
     }
 
-    fn number(&self, name: &str) -> Result<i64, LedgerError> {
+    fn opt_number(&self, name: &str) -> Result<Option<i64>, LedgerError> {
         match self.item.get(name) {
-            None => Err(corrupt(self.key, &format!("`{name}` is missing"))),
+            None => Ok(None),
             Some(AttributeValue::N(text)) => text
                 .parse()
+                .map(Some)
                 .map_err(|_| corrupt(self.key, &format!("`{name}` is not an integer: {text}"))),
             Some(_) => Err(corrupt(self.key, &format!("`{name}` is not a number"))),
         }
+    }
+
+    fn number(&self, name: &str) -> Result<i64, LedgerError> {
+        self.opt_number(name)?
+            .ok_or_else(|| corrupt(self.key, &format!("`{name}` is missing")))
     }
 }
 
@@ -886,6 +1127,14 @@ fn parse_event(uuid: &str, item: &Item) -> Result<EventRecord, LedgerError> {
         // Written before outcomes were typed (see the module doc).
         None => legacy_outcome(state, r.opt_string("detail")?),
     };
+    // Both absent from items written before the ledger kept them (see the module doc).
+    let about = r
+        .opt_string("about")?
+        .map(|json| {
+            serde_json::from_str::<EventAbout>(json)
+                .map_err(|e| corrupt(&key, &format!("`about` is not what an event is about: {e}")))
+        })
+        .transpose()?;
     Ok(EventRecord {
         uuid: uuid.to_string(),
         state,
@@ -894,7 +1143,20 @@ fn parse_event(uuid: &str, item: &Item) -> Result<EventRecord, LedgerError> {
         attempts: u32::try_from(attempts)
             .map_err(|_| corrupt(&key, &format!("`attempts` out of range: {attempts}")))?,
         outcome,
+        about,
+        updated_at: r.opt_number(EVENTS_INDEX_SORT_KEY)?.map(UnixMillis),
     })
+}
+
+/// Reads an event item of [`EVENTS_INDEX`] (projected whole, keys included).
+fn parse_listed_event(item: &Item) -> Result<EventRecord, LedgerError> {
+    let what = format!("an item of index {EVENTS_INDEX}");
+    let r = Reader::new(item, &what);
+    let pk = r.string("pk")?;
+    match (pk.strip_prefix(EVENT_PK_PREFIX), r.string("sk")?) {
+        (Some(uuid), EVENT_SK) => parse_event(uuid, item),
+        (_, sk) => Err(corrupt(&format!("{pk}/{sk}"), "listed as an event")),
+    }
 }
 
 /// The outcome of an item written with a free-text `detail` (before outcomes were

@@ -7,6 +7,8 @@
 //! Dependency rule: an adapter crate. It depends on `okta-connect-core` only among the
 //! workspace's crates (plus the AWS SDKs), never on `sync` or a front door.
 
+#[cfg(feature = "cloudformation")]
+pub mod cloudformation;
 #[cfg(feature = "connect")]
 pub mod connect;
 #[cfg(feature = "dynamodb")]

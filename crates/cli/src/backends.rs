@@ -11,7 +11,8 @@ use okta_connect_core::config::SourceBinding;
 use okta_connect_core::fact::{Fact, Recorded};
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
-    Claim, EventQueue, EventRecord, Ledger, LedgerError, QueueConsumer, QueueError, UserRecord,
+    Claim, EventAbout, EventQuery, EventQueue, EventRecord, Ledger, LedgerError, QueueConsumer,
+    QueueError, RunRecord, UserRecord,
 };
 use okta_connect_core::queue::{
     DeadLetter, Delivery, QueueCounts, QueueMessage, Receipt, Redriven, RejectedEntry,
@@ -39,10 +40,20 @@ impl Ledger for AnyLedger {
     async fn claim_event(
         &self,
         uuid: &str,
+        about: &EventAbout,
         now: UnixMillis,
         lease: Duration,
     ) -> Result<Claim, LedgerError> {
-        ledger!(self, l => l.claim_event(uuid, now, lease))
+        ledger!(self, l => l.claim_event(uuid, about, now, lease))
+    }
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, LedgerError> {
+        ledger!(self, l => l.events(query))
+    }
+    async fn record_run(&self, run: &RunRecord, retention: Duration) -> Result<(), LedgerError> {
+        ledger!(self, l => l.record_run(run, retention))
+    }
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, LedgerError> {
+        ledger!(self, l => l.recent_runs(limit))
     }
     async fn complete_event(
         &self,

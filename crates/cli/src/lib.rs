@@ -4,6 +4,7 @@
 //! - [`output`]: tables for people, JSON with `--json`.
 //! - [`pipeline`]: the whole pipeline in one process (`dev`, `demo`, tests), over
 //!   [`backends`] (embedded SQLite or AWS, behind the core ports).
+//! - [`live`]: `dev`'s live status line on a terminal.
 //! - [`okta`]: the pipeline's Okta: okta-sim in process, or the configured org.
 //! - [`sender`]: posting to an event hook the way Okta does; [`demo`]: the story.
 //!
@@ -13,6 +14,7 @@
 pub mod backends;
 pub mod commands;
 pub mod demo;
+pub mod live;
 pub mod okta;
 pub mod output;
 pub mod pipeline;

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
@@ -222,6 +223,68 @@ impl EventQueue for WakingQueue {
 
 type LocalEngine = Engine<AnyLedger, ConnectDirectory, AnyDeadLetters, OktaApi>;
 
+/// What the worker loop did with the messages it received since this process started.
+/// Atomics, not a lock: the worker only adds, and readers (`dev`'s status line) only need
+/// each number to be right on its own, not a consistent snapshot of all three.
+#[derive(Debug, Default)]
+struct WorkerTally {
+    done: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+}
+
+impl WorkerTally {
+    fn record(&self, disposition: Disposition) {
+        let counter = match disposition {
+            Disposition::Done => &self.done,
+            Disposition::Retry => &self.retried,
+            Disposition::DeadLettered => &self.dead_lettered,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What `dev`'s live status line shows: the queues as they are now, and what the worker
+/// did since this process started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounts {
+    /// Waiting in the queue, receivable now.
+    pub queued: u64,
+    /// Received and not settled yet, including retries waiting out their delay.
+    pub in_flight: u64,
+    /// In the dead-letter queue now, whoever put it there and whenever.
+    pub dead_lettered: u64,
+    /// Finished by the worker since start: converged, not relevant or a duplicate.
+    pub done: u64,
+    /// Attempts handed back for a later retry since start.
+    pub retried: u64,
+    /// Sent to the dead-letter queue by the worker since start (also in `dead_lettered`).
+    pub worker_dead_lettered: u64,
+}
+
+/// Reads [`LiveCounts`] of a pipeline; cloneable and independent of the [`Pipeline`]
+/// value, so a status task can own one and a final summary can still be read after
+/// [`Pipeline::shutdown`].
+#[derive(Clone)]
+pub struct LiveCounter {
+    queue: AnyQueue,
+    tally: Arc<WorkerTally>,
+}
+
+impl LiveCounter {
+    pub async fn counts(&self) -> Result<LiveCounts, PipelineError> {
+        let queue = self.queue.counts().await?;
+        Ok(LiveCounts {
+            queued: queue.visible,
+            in_flight: queue.in_flight,
+            dead_lettered: queue.dead_lettered,
+            done: self.tally.done.load(Ordering::Relaxed),
+            retried: self.tally.retried.load(Ordering::Relaxed),
+            worker_dead_lettered: self.tally.dead_lettered.load(Ordering::Relaxed),
+        })
+    }
+}
+
 /// A running local pipeline.
 pub struct Pipeline {
     /// The event-hook URL to give Okta (or `send`).
@@ -235,6 +298,7 @@ pub struct Pipeline {
     pub sim: Option<SimServer>,
     /// The simulated Okta org (or the configured one's API).
     pub okta: LocalOkta,
+    tally: Arc<WorkerTally>,
     stop: watch::Sender<bool>,
     http: JoinHandle<()>,
     worker: JoinHandle<()>,
@@ -428,7 +492,14 @@ impl Pipeline {
         let visibility = settings.queue.visibility_timeout;
         worker.settings.event_lease = worker.settings.event_lease.min(visibility);
         worker.settings.user_lease = worker.settings.user_lease.min(visibility);
-        let worker = tokio::spawn(drain_forever(worker, queue.clone(), wake, stopped));
+        let tally = Arc::new(WorkerTally::default());
+        let worker = tokio::spawn(drain_forever(
+            worker,
+            queue.clone(),
+            tally.clone(),
+            wake,
+            stopped,
+        ));
         Ok(Self {
             ingest_url,
             secret_header: settings.config.ingest.secret_header.clone(),
@@ -437,10 +508,24 @@ impl Pipeline {
             ledger,
             sim,
             okta,
+            tally,
             stop,
             http,
             worker,
         })
+    }
+
+    /// The live status line's numbers now.
+    pub async fn live_counts(&self) -> Result<LiveCounts, PipelineError> {
+        self.live_counter().counts().await
+    }
+
+    /// A reader of [`LiveCounts`] that outlives this value.
+    pub fn live_counter(&self) -> LiveCounter {
+        LiveCounter {
+            queue: self.queue.clone(),
+            tally: self.tally.clone(),
+        }
     }
 
     /// Messages waiting, in flight and dead-lettered.
@@ -562,6 +647,7 @@ fn to_http(response: IngestResponse) -> Response {
 async fn drain_forever(
     worker: LocalEngine,
     queue: AnyQueue,
+    tally: Arc<WorkerTally>,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -588,6 +674,11 @@ async fn drain_forever(
         // Lambda's worker timeout in the stack is 60 s; the same budget here.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let reports = worker.handle_batch(&received, deadline).await;
+        // Counted before settling: whoever sees the queue empty (`drain`) then also sees
+        // the message counted. The cost is a moment where it shows both in flight and done.
+        for report in &reports {
+            tally.record(report.disposition);
+        }
         for (report, message) in reports.iter().zip(&received) {
             let settled = match report.disposition {
                 Disposition::Done | Disposition::DeadLettered => {

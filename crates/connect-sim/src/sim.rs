@@ -33,6 +33,8 @@ pub struct SimBuilder {
     rate_limits: RateLimits,
     faults: Faults,
     state_file: Option<PathBuf>,
+    /// Load `state_file` but never write it.
+    read_only: bool,
 }
 
 impl Default for SimBuilder {
@@ -42,6 +44,7 @@ impl Default for SimBuilder {
             rate_limits: RateLimits::default(),
             faults: Faults::none(),
             state_file: None,
+            read_only: false,
         }
     }
 }
@@ -92,6 +95,15 @@ impl SimBuilder {
         self
     }
 
+    /// Load the state this JSON file holds, like [`SimBuilder::state_file`], but never
+    /// write it: for looking at the users another running simulator keeps there without
+    /// racing its writes. Changes made to this simulator live in memory only.
+    pub fn read_state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self.read_only = true;
+        self
+    }
+
     /// Builds the simulator.
     ///
     /// With a state file, the saved directory is loaded first and the seed applied on top:
@@ -113,7 +125,11 @@ impl SimBuilder {
                 throttle: Mutex::new(Throttle::new(self.rate_limits)),
                 faults: Mutex::new(self.faults),
                 counters: Mutex::new(CallCounters::default()),
-                state_file: self.state_file,
+                state_file: if self.read_only {
+                    None
+                } else {
+                    self.state_file
+                },
                 persist_lock: Mutex::new(()),
             }),
         };

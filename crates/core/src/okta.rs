@@ -192,6 +192,17 @@ impl OktaEvent {
         UnixMillis::parse_rfc3339(&self.published).unwrap_or(UnixMillis(0))
     }
 
+    /// What the event is about, as the ledger keeps it with the event's record.
+    pub fn about(&self) -> crate::ports::EventAbout {
+        let user = self.okta_user();
+        crate::ports::EventAbout {
+            event_type: self.event_type.clone(),
+            okta_user_id: user.and_then(|u| u.id.clone()),
+            login: user.and_then(|u| u.alternate_id.clone()),
+            published: UnixMillis::parse_rfc3339(&self.published),
+        }
+    }
+
     /// The first target of the given `type` (`User`, `UserGroup`, `AppInstance`, …).
     pub fn target_of_kind(&self, kind: &str) -> Option<&Target> {
         self.target.iter().find(|t| t.kind.as_deref() == Some(kind))

@@ -79,6 +79,48 @@ pub struct Converged {
     pub connect_user_id: Option<String>,
 }
 
+/// What a converge did to the Connect user, in one word: what operators count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    Created,
+    Updated,
+    Revoked,
+    Unchanged,
+}
+
+impl Converged {
+    /// No steps → `Unchanged` (nothing was written, even for a revocation already
+    /// applied); a `Create` → `Created` (a changed login under `ON_LOGIN_CHANGE =
+    /// REPLACE` deletes the old user and creates the new one, and the new user is what an
+    /// admin waits for); a `Delete`, or a revocation desired (a user parked on the
+    /// no-permission profile) → `Revoked`; any other step → `Updated`.
+    pub fn effect(&self) -> Effect {
+        if self.steps.is_empty() {
+            Effect::Unchanged
+        } else if self.steps.contains(&StepKind::Create) {
+            Effect::Created
+        } else if self.steps.contains(&StepKind::Delete)
+            || matches!(self.desired, DesiredState::Revoked { .. })
+        {
+            Effect::Revoked
+        } else {
+            Effect::Updated
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Effect::Created => "created",
+            Effect::Updated => "updated",
+            Effect::Revoked => "revoked",
+            Effect::Unchanged => "unchanged",
+        })
+    }
+}
+
 /// A failure, with whether retrying can help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {

@@ -144,10 +144,123 @@ pub struct EventRecord {
     /// What processing ended in (`Completed`: never `Failed`; `Failed`: always
     /// [`Outcome::Failed`]). `None` while in progress.
     pub outcome: Option<Outcome>,
+    /// What the event is about, as its last claim gave it. `None` for a record written
+    /// before the ledger kept it, or one failed without a claim.
+    pub about: Option<EventAbout>,
+    /// When the record last changed (claimed, completed or failed). `None` for a record
+    /// written before the ledger kept it: such a record is never listed by
+    /// [`Ledger::events`].
+    pub updated_at: Option<UnixMillis>,
+}
+
+/// What an event is about, stored with its claim so that operators can list events by
+/// time and by user ([`Ledger::events`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventAbout {
+    /// Okta's `eventType`, or [`RECONCILE_REQUEST_TYPE`](crate::queue::RECONCILE_REQUEST_TYPE)
+    /// for a reconcile run's request.
+    pub event_type: String,
+    /// The Okta user the event is about, when it names one.
+    pub okta_user_id: Option<String>,
+    /// That user's login as the event gave it (`alternateId`).
+    pub login: Option<String>,
+    /// When Okta published the event (a reconcile request: when its run read Okta).
+    pub published: Option<UnixMillis>,
+}
+
+/// Which event records [`Ledger::events`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventQuery {
+    /// Records updated at or after this instant.
+    pub since: UnixMillis,
+    /// Only records about this Okta user: equal to its Okta id, or to its login compared
+    /// case-insensitively.
+    pub okta_user: Option<String>,
+    /// Only records whose state is [`EventState::Failed`].
+    pub failed_only: bool,
+    /// At most this many, the most recently updated first.
+    pub limit: usize,
+}
+
+impl EventQuery {
+    /// Every record updated since `since`, up to `limit`.
+    pub fn since(since: UnixMillis, limit: usize) -> Self {
+        Self {
+            since,
+            okta_user: None,
+            failed_only: false,
+            limit,
+        }
+    }
+
+    /// Whether `record` is one this query asks for (`since` and `limit` aside): the
+    /// filter every adapter applies, so they cannot disagree.
+    pub fn matches(&self, record: &EventRecord) -> bool {
+        if self.failed_only && record.state != EventState::Failed {
+            return false;
+        }
+        match &self.okta_user {
+            None => true,
+            Some(wanted) => record.about.as_ref().is_some_and(|about| {
+                about.okta_user_id.as_deref() == Some(wanted.as_str())
+                    || about
+                        .login
+                        .as_deref()
+                        .is_some_and(|login| login.eq_ignore_ascii_case(wanted))
+            }),
+        }
+    }
+}
+
+/// How a reconcile run applied its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Planned only: nothing written to Connect.
+    DryRun,
+    /// Converged each changing user itself (the command line).
+    InProcess,
+    /// Queued one request per changing user for the worker (the deployed, scheduled run).
+    Queued,
+}
+
+impl std::fmt::Display for RunMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RunMode::DryRun => "dry run",
+            RunMode::InProcess => "applied in process",
+            RunMode::Queued => "queued for the worker",
+        })
+    }
+}
+
+/// What one reconcile run did, kept in the ledger for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    pub mode: RunMode,
+    pub started_at: UnixMillis,
+    pub finished_at: UnixMillis,
+    /// Users planned (in Okta's mapped sources, or owned in Connect).
+    pub users: usize,
+    /// Users whose Connect user changes (or would, in a dry run).
+    pub changes: usize,
+    pub revocations: usize,
+    pub conflicts: usize,
+    /// Requests queued for the worker (a queued run).
+    pub queued: usize,
+    /// Set when the run stopped before applying anything: more revocations than this cap.
+    pub stopped_at_cap: Option<usize>,
+    /// Why the run failed, when it did (then the counts are what it reached).
+    pub error: Option<String>,
 }
 
 /// The answer to a claim.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per claim, moved once and never stored in bulk: boxing buys nothing"
+)]
 pub enum Claim {
     /// The caller holds the event until the lease ends; `attempt` counts from 1.
     Claimed { attempt: u32 },
@@ -187,10 +300,11 @@ pub trait Ledger: Send + Sync {
     /// Claims event `uuid` for processing until `now + lease`. Succeeds when the event is
     /// unknown, its record expired, it `Failed` before (so a redrive runs), or it is
     /// `InProgress` with a lease that ended. One atomic conditional write: two callers
-    /// can never both be `Claimed`.
+    /// can never both be `Claimed`. `about` is stored with the record.
     fn claim_event(
         &self,
         uuid: &str,
+        about: &EventAbout,
         now: UnixMillis,
         lease: Duration,
     ) -> impl Future<Output = Result<Claim, LedgerError>> + Send;
@@ -224,6 +338,28 @@ pub trait Ledger: Send + Sync {
         &self,
         uuid: &str,
     ) -> impl Future<Output = Result<Option<EventRecord>, LedgerError>> + Send;
+
+    /// Event records updated since `query.since` that `query` [matches](EventQuery::matches),
+    /// the most recently updated first, at most `query.limit`; records without
+    /// `updated_at` are never listed. Expired records not yet deleted may be listed.
+    fn events(
+        &self,
+        query: &EventQuery,
+    ) -> impl Future<Output = Result<Vec<EventRecord>, LedgerError>> + Send;
+
+    /// Keeps a reconcile run's record until `run.finished_at + retention`; a record with
+    /// the same `run_id` and `started_at` is replaced.
+    fn record_run(
+        &self,
+        run: &RunRecord,
+        retention: Duration,
+    ) -> impl Future<Output = Result<(), LedgerError>> + Send;
+
+    /// The `limit` most recently started reconcile runs, newest first.
+    fn recent_runs(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RunRecord>, LedgerError>> + Send;
 
     /// Stores `fact` if it is newer (by [`Fact::supersedes`]) than the one in its slot;
     /// atomic, so concurrent writers end with the newest.

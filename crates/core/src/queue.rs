@@ -120,6 +120,16 @@ struct ReconcileBody<T> {
 }
 
 impl ReconcileRequest {
+    /// What the request is about, as the ledger keeps it with the request's record.
+    pub fn about(&self) -> crate::ports::EventAbout {
+        crate::ports::EventAbout {
+            event_type: RECONCILE_REQUEST_TYPE.to_string(),
+            okta_user_id: Some(self.okta_user_id.clone()),
+            login: None,
+            published: Some(self.taken_at),
+        }
+    }
+
     /// The de-duplication key: one converge per user per run.
     pub fn uuid(&self) -> String {
         format!("reconcile:{}:{}", self.run_id, self.okta_user_id)

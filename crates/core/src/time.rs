@@ -40,6 +40,12 @@ impl UnixMillis {
         Self(self.0.saturating_add(ms))
     }
 
+    /// This instant minus `d`, saturating instead of overflowing.
+    pub fn minus(self, d: Duration) -> Self {
+        let ms = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        Self(self.0.saturating_sub(ms))
+    }
+
     /// Whole seconds since the epoch, rounded up: the unit DynamoDB's TTL attribute wants.
     /// Rounding up means an item never expires before the instant it was given.
     pub fn as_epoch_seconds_ceil(self) -> i64 {
@@ -69,6 +75,19 @@ impl fmt::Display for UnixMillis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minus_undoes_plus_and_saturates() {
+        let t = UnixMillis(1_000);
+        assert_eq!(
+            t.plus(Duration::from_secs(2)).minus(Duration::from_secs(2)),
+            t
+        );
+        assert_eq!(
+            UnixMillis(i64::MIN + 1).minus(Duration::from_secs(1)),
+            UnixMillis(i64::MIN)
+        );
+    }
 
     #[test]
     fn parses_okta_published_with_millis() {

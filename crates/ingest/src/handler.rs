@@ -166,7 +166,10 @@ where
     log(&method, &summary, response.status, outcome, started);
     if let Some(metrics) = &ctx.metrics {
         metrics.record(Counts {
+            received: summary.received,
+            queued: summary.queued,
             unauthorized: usize::from(response.status == 401),
+            rejected: usize::from((400..500).contains(&response.status) && response.status != 401),
             dead_lettered: summary.dead_lettered,
             trimmed: summary.trimmed,
         });

@@ -1,13 +1,16 @@
-//! What ingest counts for the stack's alarms: one CloudWatch Embedded Metric Format line
-//! on standard output per request that was refused for its secret, or that dead-lettered
-//! or trimmed an event. A normal request writes no line.
+//! What ingest counts for the stack's dashboard and alarms: one CloudWatch Embedded
+//! Metric Format line on standard output per request with anything to count (events
+//! received, a refusal). Okta's one-time verification `GET` writes none.
 //!
 //! Namespace `OktaConnect`, dimension `Stack` (from `OKTA_CONNECT_STACK_NAME`, which the
-//! stack sets); each line carries all three counts, zeros included:
+//! stack sets); each line carries every count, zeros included:
 //!
 //! | metric | counts |
 //! |---|---|
+//! | `IngestReceived` | events in deliveries whose secret was accepted (usable or not) |
+//! | `IngestQueued` | events queued for the worker |
 //! | `IngestUnauthorized` | requests answered 401 (secret missing, repeated or wrong) |
+//! | `IngestRejected` | other requests refused with a 4xx: too large, not JSON, nothing usable, a method other than GET/POST |
 //! | `IngestDeadLettered` | events sent to the dead-letter queue (unusable, or too large even trimmed) |
 //! | `IngestTrimmed` | events queued trimmed to the fields the worker reads |
 
@@ -17,14 +20,20 @@ use std::sync::Arc;
 use okta_connect_aws::emf::Metrics;
 use okta_connect_core::time::UnixMillis;
 
+pub const RECEIVED: &str = "IngestReceived";
+pub const QUEUED: &str = "IngestQueued";
 pub const UNAUTHORIZED: &str = "IngestUnauthorized";
+pub const REJECTED: &str = "IngestRejected";
 pub const DEAD_LETTERED: &str = "IngestDeadLettered";
 pub const TRIMMED: &str = "IngestTrimmed";
 
 /// What one request counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
+    pub received: usize,
+    pub queued: usize,
     pub unauthorized: usize,
+    pub rejected: usize,
     pub dead_lettered: usize,
     pub trimmed: usize,
 }
@@ -71,7 +80,10 @@ impl MetricsSink {
         }
         Some(
             Metrics::new(&self.stack, now.0)
+                .count(RECEIVED, counts.received)
+                .count(QUEUED, counts.queued)
                 .count(UNAUTHORIZED, counts.unauthorized)
+                .count(REJECTED, counts.rejected)
                 .count(DEAD_LETTERED, counts.dead_lettered)
                 .count(TRIMMED, counts.trimmed)
                 .to_line(),
@@ -107,12 +119,13 @@ mod tests {
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["Stack"], "OktaConnect-prod");
         assert_eq!(v[UNAUTHORIZED], 1.0);
-        assert_eq!(v[DEAD_LETTERED], 0.0);
-        assert_eq!(v[TRIMMED], 0.0);
+        for zero in [RECEIVED, QUEUED, REJECTED, DEAD_LETTERED, TRIMMED] {
+            assert_eq!(v[zero], 0.0, "{zero}");
+        }
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "OktaConnect");
         assert_eq!(directive["Dimensions"], serde_json::json!([["Stack"]]));
-        assert_eq!(directive["Metrics"].as_array().unwrap().len(), 3);
+        assert_eq!(directive["Metrics"].as_array().unwrap().len(), 6);
         assert_eq!(v["_aws"]["Timestamp"], 1_790_000_000_000_i64);
     }
 }

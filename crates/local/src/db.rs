@@ -20,7 +20,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// - 1: first release; `ledger_events.detail` held free text.
 /// - 2: `ledger_events.outcome` holds the typed `Outcome` as JSON.
-pub const SCHEMA_VERSION: i64 = 3;
+/// - 3: `ledger_sources` holds configured source names bound to Okta ids.
+/// - 4: `ledger_events.about` and `ledger_events.updated_at` (both nullable: rows from
+///   before have neither), an index on `updated_at`, and `ledger_runs`.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long to wait between two tries of a busy open lock or a busy prepare.
 const OPEN_RETRY_PAUSE: Duration = Duration::from_millis(10);
@@ -50,8 +53,23 @@ CREATE TABLE IF NOT EXISTS ledger_events (
     lease_until INTEGER NOT NULL,
     expires_at  INTEGER NOT NULL,
     attempts    INTEGER NOT NULL,
-    outcome     TEXT                          -- the Outcome as JSON; NULL while in progress
+    outcome     TEXT,                         -- the Outcome as JSON; NULL while in progress
+    about       TEXT,                         -- the last claim's EventAbout as JSON
+    updated_at  INTEGER                       -- the last claim, completion or failure
 ) WITHOUT ROWID;
+-- Listing by time walks this index from the newest end, in exactly the order it answers
+-- (ties by uuid, as the reference ledger breaks them), so no sort is ever needed; rows
+-- without updated_at (from before version 4) sit outside every `>= since` range.
+CREATE INDEX IF NOT EXISTS ledger_events_by_updated ON ledger_events (updated_at DESC, uuid);
+
+CREATE TABLE IF NOT EXISTS ledger_runs (
+    started_at INTEGER NOT NULL,
+    run_id     TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,              -- finished_at + retention
+    run        TEXT    NOT NULL,              -- the RunRecord as JSON
+    PRIMARY KEY (started_at, run_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ledger_runs_by_expiry ON ledger_runs (expires_at);
 
 CREATE TABLE IF NOT EXISTS ledger_facts (
     okta_user_id TEXT    NOT NULL,
@@ -80,6 +98,15 @@ CREATE TABLE IF NOT EXISTS ledger_users (
 const MIGRATE_1_TO_2: &str = "
 DELETE FROM ledger_events;
 ALTER TABLE ledger_events RENAME COLUMN detail TO outcome;
+";
+
+/// Versions 1 to 3 → 4: event records gain what their claim was about and when they
+/// last changed. Existing rows keep both NULL (nothing recorded them), which the ledger
+/// reads as `None` and never lists. Must run before [`SCHEMA`], whose index on
+/// `updated_at` needs the column; the new table and indexes come from [`SCHEMA`].
+const MIGRATE_3_TO_4: &str = "
+ALTER TABLE ledger_events ADD COLUMN about TEXT;
+ALTER TABLE ledger_events ADD COLUMN updated_at INTEGER;
 ";
 
 /// One connection to the store file, shared by clones of a handle.
@@ -296,6 +323,10 @@ fn prepare(conn: &mut Connection, deadline: Instant) -> Result<(), EmbeddedError
         let count: i64 = tx.query_row("SELECT COUNT(*) FROM ledger_events", [], |r| r.get(0))?;
         tx.execute_batch(MIGRATE_1_TO_2)?;
         dropped = Some(count);
+    }
+    // Version 0 is a fresh file: `SCHEMA` creates the table with the columns already.
+    if (1..4).contains(&version) {
+        tx.execute_batch(MIGRATE_3_TO_4)?;
     }
     if version < SCHEMA_VERSION {
         // Creates what is missing: everything on a fresh file, nothing after a migration.

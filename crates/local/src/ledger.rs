@@ -6,6 +6,29 @@
 //! connections (threads or processes) can never both be `Claimed`. Every other write is a
 //! single statement, atomic by itself: last-writer-wins on facts is one
 //! `INSERT … ON CONFLICT DO UPDATE … WHERE newer`, the user lease one conditional upsert.
+//!
+//! # Tables
+//!
+//! - `ledger_events`, one row per event uuid: state, lease, expiry, attempts, the
+//!   outcome as JSON, and since schema 4 `about` (the last claim's [`EventAbout`] as
+//!   JSON) and `updated_at` (the `now` of the last claim, completion or failure). Both
+//!   are NULL in rows written before schema 4, and `about` is NULL in a row failed or
+//!   completed without a claim; such rows read as `None`. A failure or completion keeps
+//!   `about`; a claim replaces it.
+//! - `ledger_events_by_updated`, an index on (`updated_at` descending, `uuid`):
+//!   [`Ledger::events`] walks it from `since` to the newest end, which is already the
+//!   order it answers in, and stops at `limit`. The failure filter is SQL; the user
+//!   filter is [`EventQuery::matches`] in Rust over the rows in that order (its login
+//!   comparison is Rust's), so then the walk goes on until `limit` records match. Rows
+//!   without `updated_at` fall outside every range, so they are never listed.
+//! - `ledger_runs`, one row per reconcile run keyed by (`started_at`, `run_id`): the
+//!   [`RunRecord`] as JSON and `expires_at` (`finished_at + retention`). Nothing expires
+//!   on a clock here (the ledger never reads one): [`Ledger::record_run`] deletes, in the
+//!   same transaction, the runs that expired by the recorded run's `finished_at`, so the
+//!   table stays as small as the retention allows while runs keep being recorded, and
+//!   [`Ledger::recent_runs`] lists what is stored.
+//! - `ledger_facts`, `ledger_users`, `ledger_sources`: facts by (user, slot), Connect
+//!   ids and user leases, source bindings.
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,7 +36,10 @@ use std::time::Duration;
 use okta_connect_core::config::SourceBinding;
 use okta_connect_core::fact::{Fact, Recorded, UserFacts};
 use okta_connect_core::outcome::{Failure, Outcome};
-use okta_connect_core::ports::{Claim, EventRecord, EventState, Ledger, LedgerError, UserRecord};
+use okta_connect_core::ports::{
+    Claim, EventAbout, EventQuery, EventRecord, EventState, Ledger, LedgerError, RunRecord,
+    UserRecord,
+};
 use okta_connect_core::time::UnixMillis;
 use rusqlite::{OptionalExtension, Row, params};
 
@@ -23,6 +49,35 @@ use crate::error::{EmbeddedError, count_from_sql, from_json, to_json};
 /// How long an in-flight event record outlives its lease, whatever the retention: the
 /// reference ledger's rule, so an abandoned claim is eventually claimed afresh.
 const IN_FLIGHT_RETENTION: Duration = Duration::from_secs(24 * 3600);
+
+/// The columns [`event_row`] reads, in its order (a macro, for `concat!`).
+macro_rules! event_columns {
+    () => {
+        "uuid, state, lease_until, expires_at, attempts, outcome, about, updated_at"
+    };
+}
+
+const EVENT_BY_UUID: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM ledger_events WHERE uuid = ?1"
+);
+
+/// At most ?1 reconcile runs (none when negative), the latest started first: the
+/// primary key's order, read backwards.
+const RECENT_RUNS: &str =
+    "SELECT run FROM ledger_runs ORDER BY started_at DESC, run_id DESC LIMIT ?1";
+
+/// Event records updated since ?1, failed only when ?2, newest first, at most ?3 (none
+/// when negative). The order is that of `ledger_events_by_updated`: no sort.
+const LIST_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM ledger_events
+      WHERE updated_at >= ?1 AND (?2 = 0 OR state = 'FAILED')
+      ORDER BY updated_at DESC, uuid
+      LIMIT ?3"
+);
 
 /// The pipeline's durable memory in an SQLite file (which may also hold the queues).
 /// Clones share the connection. The port methods run on the blocking pool (see the
@@ -40,15 +95,17 @@ impl SqliteLedger {
         })
     }
 
-    fn claim(&self, uuid: &str, now: UnixMillis, lease: Duration) -> Result<Claim, EmbeddedError> {
+    fn claim(
+        &self,
+        uuid: &str,
+        about: &EventAbout,
+        now: UnixMillis,
+        lease: Duration,
+    ) -> Result<Claim, EmbeddedError> {
+        let about = to_json("event about", about)?;
         self.db.write(|tx| {
             let held = tx
-                .query_row(
-                    "SELECT uuid, state, lease_until, expires_at, attempts, outcome
-                       FROM ledger_events WHERE uuid = ?1",
-                    params![uuid],
-                    event_row,
-                )
+                .query_row(EVENT_BY_UUID, params![uuid], event_row)
                 .optional()?
                 .transpose()?;
             // The reference ledger's decision, case for case.
@@ -67,17 +124,20 @@ impl SqliteLedger {
             };
             let lease_until = now.plus(lease);
             tx.execute(
-                "INSERT INTO ledger_events (uuid, state, lease_until, expires_at, attempts, outcome)
-                 VALUES (?1, 'IN_PROGRESS', ?2, ?3, ?4, NULL)
+                "INSERT INTO ledger_events
+                    (uuid, state, lease_until, expires_at, attempts, outcome, about, updated_at)
+                 VALUES (?1, 'IN_PROGRESS', ?2, ?3, ?4, NULL, ?5, ?6)
                  ON CONFLICT (uuid) DO UPDATE SET
                     state = excluded.state, lease_until = excluded.lease_until,
                     expires_at = excluded.expires_at, attempts = excluded.attempts,
-                    outcome = NULL",
+                    outcome = NULL, about = excluded.about, updated_at = excluded.updated_at",
                 params![
                     uuid,
                     lease_until.0,
                     lease_until.plus(IN_FLIGHT_RETENTION).0,
-                    attempts
+                    attempts,
+                    about,
+                    now.0
                 ],
             )?;
             Ok(Claim::Claimed { attempt: attempts })
@@ -85,7 +145,7 @@ impl SqliteLedger {
     }
 
     /// Completes or fails an event with its outcome, recording it as attempt 1 if it
-    /// was never claimed.
+    /// was never claimed (then with no `about`: only a claim says what an event is about).
     fn finish(
         &self,
         uuid: &str,
@@ -97,12 +157,20 @@ impl SqliteLedger {
         let json = to_json("outcome", outcome)?;
         self.db.single(|conn| {
             conn.execute(
-                "INSERT INTO ledger_events (uuid, state, lease_until, expires_at, attempts, outcome)
-                 VALUES (?1, ?2, 0, ?3, 1, ?4)
+                "INSERT INTO ledger_events
+                    (uuid, state, lease_until, expires_at, attempts, outcome, about, updated_at)
+                 VALUES (?1, ?2, 0, ?3, 1, ?4, NULL, ?5)
                  ON CONFLICT (uuid) DO UPDATE SET
                     state = excluded.state, lease_until = 0,
-                    expires_at = excluded.expires_at, outcome = excluded.outcome",
-                params![uuid, state_to_sql(state), now.plus(retention).0, json],
+                    expires_at = excluded.expires_at, outcome = excluded.outcome,
+                    updated_at = excluded.updated_at",
+                params![
+                    uuid,
+                    state_to_sql(state),
+                    now.plus(retention).0,
+                    json,
+                    now.0
+                ],
             )?;
             Ok(())
         })
@@ -121,14 +189,71 @@ impl SqliteLedger {
 
     fn record(&self, uuid: &str) -> Result<Option<EventRecord>, EmbeddedError> {
         self.db.single(|conn| {
-            conn.query_row(
-                "SELECT uuid, state, lease_until, expires_at, attempts, outcome
-                   FROM ledger_events WHERE uuid = ?1",
-                params![uuid],
-                event_row,
-            )
-            .optional()?
-            .transpose()
+            conn.query_row(EVENT_BY_UUID, params![uuid], event_row)
+                .optional()?
+                .transpose()
+        })
+    }
+
+    fn list(&self, query: &EventQuery) -> Result<Vec<EventRecord>, EmbeddedError> {
+        if query.limit == 0 {
+            return Ok(Vec::new());
+        }
+        // With a user to match, SQL cannot tell how many rows make `limit` records:
+        // no LIMIT (SQLite reads a negative one as none), and the loop stops instead.
+        let sql_limit = if query.okta_user.is_none() {
+            i64::try_from(query.limit).unwrap_or(i64::MAX)
+        } else {
+            -1
+        };
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(LIST_EVENTS)?;
+            let mut rows = stmt.query(params![query.since.0, query.failed_only, sql_limit])?;
+            let mut listed = Vec::new();
+            // Rows are stepped one at a time, so stopping here reads no further.
+            while listed.len() < query.limit {
+                let Some(row) = rows.next()? else { break };
+                let record = event_row(row)??;
+                if query.matches(&record) {
+                    listed.push(record);
+                }
+            }
+            Ok(listed)
+        })
+    }
+
+    fn run(&self, run: &RunRecord, retention: Duration) -> Result<(), EmbeddedError> {
+        let json = to_json("run record", run)?;
+        self.db.write(|tx| {
+            // No clock is read here: a run recorded as finished at `finished_at` is the
+            // latest instant this ledger knows to have passed, so whatever expired by
+            // then goes, before the insert, so the run just recorded always stays.
+            tx.execute(
+                "DELETE FROM ledger_runs WHERE expires_at <= ?1",
+                params![run.finished_at.0],
+            )?;
+            tx.execute(
+                "INSERT INTO ledger_runs (started_at, run_id, expires_at, run)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (started_at, run_id) DO UPDATE SET
+                    expires_at = excluded.expires_at, run = excluded.run",
+                params![
+                    run.started_at.0,
+                    run.run_id,
+                    run.finished_at.plus(retention).0,
+                    json
+                ],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, EmbeddedError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db.read(|tx| {
+            let mut stmt = tx.prepare_cached(RECENT_RUNS)?;
+            let rows = stmt.query_map(params![limit], |row| row.get::<_, String>(0))?;
+            rows.map(|json| from_json("run record", &json?)).collect()
         })
     }
 
@@ -331,6 +456,8 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<Result<EventRecord, EmbeddedErro
     let lease_until: i64 = row.get(2)?;
     let expires_at: i64 = row.get(3)?;
     let outcome: Option<String> = row.get(5)?;
+    let about: Option<String> = row.get(6)?;
+    let updated_at: Option<i64> = row.get(7)?;
     Ok((|| {
         Ok(EventRecord {
             uuid,
@@ -341,6 +468,10 @@ fn event_row(row: &Row<'_>) -> rusqlite::Result<Result<EventRecord, EmbeddedErro
             outcome: outcome
                 .map(|json| from_json::<Outcome>("outcome", &json))
                 .transpose()?,
+            about: about
+                .map(|json| from_json::<EventAbout>("event about", &json))
+                .transpose()?,
+            updated_at: updated_at.map(UnixMillis),
         })
     })())
 }
@@ -349,11 +480,12 @@ impl Ledger for SqliteLedger {
     async fn claim_event(
         &self,
         uuid: &str,
+        about: &EventAbout,
         now: UnixMillis,
         lease: Duration,
     ) -> Result<Claim, LedgerError> {
-        let (this, uuid) = (self.clone(), uuid.to_string());
-        Ok(blocking(move || this.claim(&uuid, now, lease)).await?)
+        let (this, uuid, about) = (self.clone(), uuid.to_string(), about.clone());
+        Ok(blocking(move || this.claim(&uuid, &about, now, lease)).await?)
     }
 
     async fn complete_event(
@@ -393,6 +525,23 @@ impl Ledger for SqliteLedger {
     async fn event_record(&self, uuid: &str) -> Result<Option<EventRecord>, LedgerError> {
         let (this, uuid) = (self.clone(), uuid.to_string());
         Ok(blocking(move || this.record(&uuid)).await?)
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, LedgerError> {
+        let (this, query) = (self.clone(), query.clone());
+        Ok(blocking(move || this.list(&query)).await?)
+    }
+
+    /// Also deletes the runs that expired by `run.finished_at` (see the module
+    /// documentation, "Tables").
+    async fn record_run(&self, run: &RunRecord, retention: Duration) -> Result<(), LedgerError> {
+        let (this, run) = (self.clone(), run.clone());
+        Ok(blocking(move || this.run(&run, retention)).await?)
+    }
+
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, LedgerError> {
+        let this = self.clone();
+        Ok(blocking(move || this.runs(limit)).await?)
     }
 
     async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {
@@ -444,5 +593,49 @@ impl Ledger for SqliteLedger {
     async fn bind_source(&self, binding: &SourceBinding) -> Result<SourceBinding, LedgerError> {
         let (this, binding) = (self.clone(), binding.clone());
         Ok(blocking(move || this.bind(&binding)).await?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `sql` (with `params`), one detail line per step.
+    fn plan(ledger: &SqliteLedger, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+        ledger
+            .db
+            .read(|tx| {
+                let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let rows = stmt.query_map(params, |row| row.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .unwrap()
+    }
+
+    /// Listing reads the time index from `since` on in the order it answers: neither a
+    /// full scan nor a sort, with or without the failure filter or a limit.
+    #[test]
+    fn events_and_runs_are_listed_through_their_indexes_without_sorting() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = SqliteLedger::open(&dir.path().join("state.db")).unwrap();
+        for (failed_only, limit) in [(false, 10_i64), (true, -1)] {
+            let steps = plan(&ledger, LIST_EVENTS, params![0, failed_only, limit]);
+            assert!(
+                steps.iter().any(|s| s.starts_with("SEARCH")
+                    && s.contains("INDEX ledger_events_by_updated")
+                    && s.contains("updated_at>?")),
+                "{steps:?}"
+            );
+            assert!(
+                !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+                "{steps:?}"
+            );
+        }
+        let steps = plan(&ledger, RECENT_RUNS, params![10]);
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "{steps:?}"
+        );
     }
 }

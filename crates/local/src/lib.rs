@@ -67,6 +67,11 @@
 //! a warning says how many; facts, Connect ids, user leases and every queued message are
 //! kept. Dropping records only forgets which events were processed: a redelivered old
 //! event records a stale fact and converges to what the kept facts already say.
+//!
+//! Files of versions 1 to 3 gain, on open, the event records' `about` and `updated_at`
+//! columns (NULL in existing rows, which then read as `None` and are never listed by
+//! time), the index that lists them by time, and the table of reconcile runs; this step
+//! drops nothing.
 
 mod consumer;
 mod db;

@@ -266,6 +266,19 @@ impl EmbeddedQueue {
         })
     }
 
+    /// When the oldest message still in the queue (visible or in flight) was first sent;
+    /// `None` when the queue is empty. What SQS reports as `ApproximateAgeOfOldestMessage`.
+    pub fn oldest_sent_at(&self) -> Result<Option<UnixMillis>, EmbeddedError> {
+        self.db.read(|tx| {
+            let oldest: Option<i64> = tx.query_row(
+                "SELECT MIN(sent_at) FROM queue_messages WHERE queue = ?1",
+                params![self.name],
+                |row| row.get(0),
+            )?;
+            Ok(oldest.map(UnixMillis))
+        })
+    }
+
     /// Every message of the queue, visible or not, in arrival order, without consuming
     /// any (for showing a queue, typically a dead-letter queue; [`DeadLetter`] is the
     /// core's type for a message read that way).

@@ -7,7 +7,9 @@ use okta_connect_core::config::Config;
 use okta_connect_core::desired::RevokedBecause;
 use okta_connect_core::fact::{Assertion, Fact, OktaStatus, UserSnapshot};
 use okta_connect_core::outcome::{Converged, DesiredState, FactKind, Failure, Outcome};
-use okta_connect_core::ports::{Claim, EventQueue, IdentitySource, Ledger, UserDirectory};
+use okta_connect_core::ports::{
+    Claim, EventAbout, EventQueue, IdentitySource, Ledger, RunMode, RunRecord, UserDirectory,
+};
 use okta_connect_core::queue::{
     DeadLetterReason, Delivery, EventAttributes, QueueMessage, ReconcileRequest, Work,
 };
@@ -19,7 +21,7 @@ use tokio::time::Instant;
 use crate::converge::converge_user;
 use crate::error::SyncError;
 use crate::identity::NoIdentitySource;
-use crate::pacing::{Paced, Pacer};
+use crate::pacing::{Paced, Pacer, Throttles};
 use crate::reconcile::{self, Planned, Progress, ReadError, Run, RunOptions, read_snapshot};
 use crate::retry::Backoff;
 use crate::sources::{BoundSources, learned_from};
@@ -57,6 +59,10 @@ pub struct Report {
     /// What processing ended in: [`Outcome::Failed`] for `Retry` and `DeadLettered`.
     pub outcome: Outcome,
     pub duration_ms: u64,
+    /// Connect calls of this delivery's converges (every attempt, retries included)
+    /// that Connect answered with throttling (429), each retried or handed back; see
+    /// [`Throttles`].
+    pub connect_throttles: u32,
 }
 
 impl Report {
@@ -318,10 +324,13 @@ where
             disposition: Disposition::Done,
             outcome: Outcome::Duplicate,
             duration_ms: 0,
+            connect_throttles: 0,
         };
         let mut claimed = false;
+        // One counter for every converge of this message, retries included.
+        let throttles = Throttles::new();
         let processed = self
-            .process_inner(message, deadline, &mut report, &mut claimed)
+            .process_inner(message, deadline, &mut report, &mut claimed, &throttles)
             .await;
         (report.disposition, report.outcome) = match processed {
             Ok(outcome) => (Disposition::Done, outcome),
@@ -342,6 +351,7 @@ where
             }
         };
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        report.connect_throttles = throttles.total();
         log(&report);
         report
     }
@@ -352,12 +362,13 @@ where
         deadline: Instant,
         report: &mut Report,
         claimed: &mut bool,
+        throttles: &Throttles,
     ) -> Processed {
         let event = match Work::parse(&message.body) {
             Ok(Work::Event(event)) => event,
             Ok(Work::Reconcile(request)) => {
                 return self
-                    .process_reconcile(&request, message, deadline, report, claimed)
+                    .process_reconcile(&request, message, deadline, report, claimed, throttles)
                     .await;
             }
             Err(e) => {
@@ -372,7 +383,10 @@ where
             }
         };
         report.event_uuid = Some(event.uuid.clone());
-        if !self.claim(&event.uuid, deadline, claimed).await? {
+        if !self
+            .claim(&event.uuid, &event.about(), deadline, claimed)
+            .await?
+        {
             return Ok(Outcome::Duplicate);
         }
         let config = retrying!(self, deadline, self.bound_config())?;
@@ -412,7 +426,7 @@ where
         let converged = retrying!(
             self,
             deadline,
-            self.converge_leased(&fact.okta_user_id, &holder)
+            self.converge_counting(&fact.okta_user_id, &holder, throttles)
         )?;
         let deleted = matches!(
             fact.assertion,
@@ -471,18 +485,22 @@ where
         deadline: Instant,
         report: &mut Report,
         claimed: &mut bool,
+        throttles: &Throttles,
     ) -> Processed {
         let uuid = request.uuid();
         report.event_uuid = Some(uuid.clone());
         report.okta_user_id = Some(request.okta_user_id.clone());
-        if !self.claim(&uuid, deadline, claimed).await? {
+        if !self
+            .claim(&uuid, &request.about(), deadline, claimed)
+            .await?
+        {
             return Ok(Outcome::Duplicate);
         }
         let holder = format!("{uuid}:{}", message.message_id);
         let converged = retrying!(
             self,
             deadline,
-            self.converge_leased(&request.okta_user_id, &holder)
+            self.converge_counting(&request.okta_user_id, &holder, throttles)
         )?;
         let outcome = Outcome::Converged {
             fact: FactKind::Snapshot,
@@ -496,6 +514,7 @@ where
     async fn claim(
         &self,
         uuid: &str,
+        about: &EventAbout,
         deadline: Instant,
         claimed: &mut bool,
     ) -> Result<bool, SyncError> {
@@ -503,7 +522,7 @@ where
             let now = (self.clock)();
             Ok::<_, SyncError>(
                 self.ledger
-                    .claim_event(uuid, now, self.settings.event_lease)
+                    .claim_event(uuid, about, now, self.settings.event_lease)
                     .await?,
             )
         })?;
@@ -538,6 +557,18 @@ where
         okta_user_id: &str,
         holder: &str,
     ) -> Result<Converged, SyncError> {
+        self.converge_counting(okta_user_id, holder, &Throttles::new())
+            .await
+    }
+
+    /// [`Engine::converge_leased`], counting the Connect calls Connect throttled into
+    /// `throttles` (which outlives the attempt: a retry's throttles add up).
+    pub async fn converge_counting(
+        &self,
+        okta_user_id: &str,
+        holder: &str,
+        throttles: &Throttles,
+    ) -> Result<Converged, SyncError> {
         let config = self.bound_config().await?;
         let now = (self.clock)();
         if !self
@@ -549,7 +580,7 @@ where
                 "another worker is converging this user".into(),
             ));
         }
-        let paced = Paced::new(&self.directory, &self.pacing);
+        let paced = Paced::counting(&self.directory, &self.pacing, throttles);
         let converge = converge_user(
             okta_user_id,
             &config,
@@ -614,6 +645,18 @@ where
         options: &RunOptions,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Run, ReconcileError> {
+        let started = (self.clock)();
+        let result = self.reconcile_in_process(options, progress).await;
+        self.record_run(options, RunMode::InProcess, started, &result)
+            .await;
+        result
+    }
+
+    async fn reconcile_in_process(
+        &self,
+        options: &RunOptions,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Run, ReconcileError> {
         let planned = self.plan_reconcile(options, progress).await?;
         let holder = format!("reconcile:{}", options.run_id);
         let holder = holder.as_str();
@@ -635,8 +678,59 @@ where
         queue: &S,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<Run, ReconcileError> {
-        let planned = self.plan_reconcile(options, progress).await?;
-        Ok(reconcile::enqueue(planned, &self.ledger, queue, progress).await?)
+        let started = (self.clock)();
+        let result = async {
+            let planned = self.plan_reconcile(options, progress).await?;
+            Ok(reconcile::enqueue(planned, &self.ledger, queue, progress).await?)
+        }
+        .await;
+        self.record_run(options, RunMode::Queued, started, &result)
+            .await;
+        result
+    }
+
+    /// Keeps what a run did in the ledger, for `okta-connect status`. A record that
+    /// cannot be written is logged, not an error: the run itself is done.
+    async fn record_run(
+        &self,
+        options: &RunOptions,
+        applied: RunMode,
+        started_at: UnixMillis,
+        result: &Result<Run, ReconcileError>,
+    ) {
+        let mode = if options.dry_run {
+            RunMode::DryRun
+        } else {
+            applied
+        };
+        let mut record = RunRecord {
+            run_id: options.run_id.clone(),
+            mode,
+            started_at,
+            finished_at: (self.clock)(),
+            users: 0,
+            changes: 0,
+            revocations: 0,
+            conflicts: 0,
+            queued: 0,
+            stopped_at_cap: None,
+            error: None,
+        };
+        match result {
+            Ok(run) => {
+                record.users = run.users.len();
+                record.changes = run.changes();
+                record.revocations = run.revocations();
+                record.conflicts = run.conflicts();
+                record.queued = run.queued;
+                record.stopped_at_cap = run.stopped_at_cap;
+            }
+            Err(e) => record.error = Some(e.to_string()),
+        }
+        if let Err(e) = self.ledger.record_run(&record, self.retention()).await {
+            tracing::warn!(run_id = %record.run_id, error = %e,
+                "could not keep the reconcile run's record in the ledger");
+        }
     }
 
     /// Reads Okta's and Connect's current state and plans every user. A dry run looks
@@ -735,6 +829,7 @@ fn log(report: &Report) {
         connect_user_id = connect_user_id.unwrap_or(""),
         disposition = %report.disposition,
         duration_ms = report.duration_ms,
+        connect_throttles = report.connect_throttles,
         "event processed"
     );
 }

@@ -14,6 +14,8 @@
 //!   account's quotas; every Connect call (retries included) goes through it.
 //! - [`reconcile`]: Connect matched to Okta's current state, through the same converge.
 //! - [`sources`]: configured group and app names bound to their Okta ids.
+//! - [`inspect`]: one user's facts, desired and current Connect user, and the
+//!   difference, read without writing (`okta-connect user`).
 //!
 //! Dependency rule: this crate depends on `okta-connect-core` only (no AWS, no SQLite,
 //! no Lambda); adapters are passed in through the ports.
@@ -23,6 +25,7 @@ pub mod dead_letters;
 pub mod engine;
 pub mod error;
 pub mod identity;
+pub mod inspect;
 pub mod pacing;
 pub mod reconcile;
 mod retry;
@@ -33,4 +36,5 @@ pub use dead_letters::NoDeadLetters;
 pub use engine::{Clock, Disposition, Engine, ReconcileError, Report, Settings, Settled};
 pub use error::SyncError;
 pub use identity::NoIdentitySource;
+pub use inspect::UserView;
 pub use pacing::{ConnectApi, Paced, Pacer, TokenBucket};

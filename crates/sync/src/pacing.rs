@@ -55,6 +55,16 @@
 //! refill at the 3 % headroom normally absorbs, and a 429 is retried, never dead-lettered.
 //! The reconcile Lambda's whole-instance SearchUsers read is one more client of
 //! SearchUsers (its pages retry a throttle in the adapter).
+//!
+//! **Throttles counted.** A [`Paced`] directory given a [`Throttles`] counts every call
+//! Connect answered with throttling ([`DirectoryError::Throttled`], a 429) under the
+//! APIs that call used: exactly the API for a one-API call; for a call of two APIs
+//! (`find_by_username`: SearchUsers then DescribeUser; a tag change: TagResource and
+//! DescribeUser) the pair, since the error does not say which of the two was refused.
+//! The engine lends one counter to every converge of a message, retries included, and
+//! reports the total ([`crate::Report::connect_throttles`]). Not counted: the throttled
+//! SearchUsers pages the adapter retries itself (the whole-instance read of a reconcile
+//! run), since those never reach this layer unless the adapter gives up.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -292,16 +302,100 @@ impl Pacer {
     }
 }
 
-/// A [`UserDirectory`] whose every call first takes a token of each Connect API it calls.
+/// The APIs of [`UserDirectory::find_by_username`], the scarcer first.
+const FIND_BY_USERNAME: &[ConnectApi] = &[ConnectApi::SearchUsers, ConnectApi::DescribeUser];
+
+/// Connect calls answered with throttling ([`DirectoryError::Throttled`]), by the APIs of
+/// the call (see the module documentation): what one unit of work (a message's
+/// converges) ran into. Shared by reference; safe to count into from concurrent calls.
+#[derive(Debug, Default)]
+pub struct Throttles {
+    calls: Mutex<BTreeMap<&'static [ConnectApi], u32>>,
+}
+
+impl Throttles {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts one throttled call of `apis`.
+    pub fn record(&self, apis: &'static [ConnectApi]) {
+        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+        let count = calls.entry(apis).or_default();
+        *count = count.saturating_add(1);
+    }
+
+    /// Throttled calls in all.
+    pub fn total(&self) -> u32 {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .fold(0, |sum, n| sum.saturating_add(*n))
+    }
+
+    /// Throttled calls by the APIs of the call (one API, or the two of a two-API call),
+    /// in a stable order; only those throttled at least once.
+    pub fn by_call(&self) -> Vec<(&'static [ConnectApi], u32)> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(apis, n)| (*apis, *n))
+            .collect()
+    }
+}
+
+/// The APIs of a call for a log line: `CreateUser`, or `SearchUsers|DescribeUser` when
+/// either of two may have been refused.
+fn call_label(apis: &[ConnectApi]) -> String {
+    apis.iter()
+        .map(|api| api.name())
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// A [`UserDirectory`] whose every call first takes a token of each Connect API it
+/// calls, and, given a [`Throttles`], counts the calls Connect throttled.
 #[derive(Debug)]
 pub struct Paced<'a, D> {
     inner: &'a D,
     pacer: &'a Pacer,
+    throttles: Option<&'a Throttles>,
 }
 
 impl<'a, D> Paced<'a, D> {
+    /// Paces `inner`'s calls; counts no throttle.
     pub fn new(inner: &'a D, pacer: &'a Pacer) -> Self {
-        Self { inner, pacer }
+        Self {
+            inner,
+            pacer,
+            throttles: None,
+        }
+    }
+
+    /// Paces `inner`'s calls and counts each one Connect throttled into `throttles`.
+    pub fn counting(inner: &'a D, pacer: &'a Pacer, throttles: &'a Throttles) -> Self {
+        Self {
+            inner,
+            pacer,
+            throttles: Some(throttles),
+        }
+    }
+
+    /// `result` of a call of `apis`, counted if Connect throttled it.
+    fn counted<T>(
+        &self,
+        apis: &'static [ConnectApi],
+        result: Result<T, DirectoryError>,
+    ) -> Result<T, DirectoryError> {
+        if let Err(DirectoryError::Throttled(reason)) = &result {
+            if let Some(throttles) = self.throttles {
+                throttles.record(apis);
+            }
+            tracing::warn!(api = %call_label(apis), %reason, "Connect throttled a call (429)");
+        }
+        result
     }
 }
 
@@ -313,15 +407,16 @@ impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
         &self,
         username: &str,
     ) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.pacer
-            .acquire(&[ConnectApi::SearchUsers, ConnectApi::DescribeUser])
-            .await;
-        self.inner.find_by_username(username).await
+        self.pacer.acquire(FIND_BY_USERNAME).await;
+        let result = self.inner.find_by_username(username).await;
+        self.counted(FIND_BY_USERNAME, result)
     }
 
     async fn describe(&self, user_id: &str) -> Result<Option<ConnectUser>, DirectoryError> {
-        self.pacer.acquire(&[ConnectApi::DescribeUser]).await;
-        self.inner.describe(user_id).await
+        const APIS: &[ConnectApi] = &[ConnectApi::DescribeUser];
+        self.pacer.acquire(APIS).await;
+        let result = self.inner.describe(user_id).await;
+        self.counted(APIS, result)
     }
 
     /// CreateUser alone: tags ride on it, with no TagResource call.
@@ -330,27 +425,35 @@ impl<D: UserDirectory> UserDirectory for Paced<'_, D> {
         user: &DesiredUser,
         tags: &BTreeMap<String, String>,
     ) -> Result<CreatedUser, DirectoryError> {
-        self.pacer.acquire(&[ConnectApi::CreateUser]).await;
-        self.inner.create(user, tags).await
+        const APIS: &[ConnectApi] = &[ConnectApi::CreateUser];
+        self.pacer.acquire(APIS).await;
+        let result = self.inner.create(user, tags).await;
+        self.counted(APIS, result)
     }
 
     /// The change's own API; a tag change DescribeUser and TagResource (the TagResource
     /// token is spent even when the user has the tags already).
     async fn update(&self, user_id: &str, change: &Change) -> Result<(), DirectoryError> {
-        self.pacer.acquire(ConnectApi::of_change(change)).await;
-        self.inner.update(user_id, change).await
+        let apis = ConnectApi::of_change(change);
+        self.pacer.acquire(apis).await;
+        let result = self.inner.update(user_id, change).await;
+        self.counted(apis, result)
     }
 
     async fn delete(&self, user_id: &str) -> Result<(), DirectoryError> {
-        self.pacer.acquire(&[ConnectApi::DeleteUser]).await;
-        self.inner.delete(user_id).await
+        const APIS: &[ConnectApi] = &[ConnectApi::DeleteUser];
+        self.pacer.acquire(APIS).await;
+        let result = self.inner.delete(user_id).await;
+        self.counted(APIS, result)
     }
 
     /// One SearchUsers token per search: a converge's search (one owner tag) fits one
     /// page; a whole-instance read's further pages retry a throttle in the adapter.
     async fn search(&self, filter: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
-        self.pacer.acquire(&[ConnectApi::SearchUsers]).await;
-        self.inner.search(filter).await
+        const APIS: &[ConnectApi] = &[ConnectApi::SearchUsers];
+        self.pacer.acquire(APIS).await;
+        let result = self.inner.search(filter).await;
+        self.counted(APIS, result)
     }
 }
 
@@ -496,6 +599,90 @@ mod tests {
             }),
             [ConnectApi::UpdateUserIdentityInfo]
         );
+    }
+
+    /// Throttles every call but a delete, which finds nothing.
+    struct Throttling;
+
+    impl UserDirectory for Throttling {
+        async fn find_by_username(&self, _: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+            Err(DirectoryError::Throttled("find".into()))
+        }
+        async fn describe(&self, _: &str) -> Result<Option<ConnectUser>, DirectoryError> {
+            Err(DirectoryError::Throttled("describe".into()))
+        }
+        async fn create(
+            &self,
+            _: &DesiredUser,
+            _: &BTreeMap<String, String>,
+        ) -> Result<CreatedUser, DirectoryError> {
+            Err(DirectoryError::Throttled("create".into()))
+        }
+        async fn update(&self, _: &str, _: &Change) -> Result<(), DirectoryError> {
+            Err(DirectoryError::Throttled("update".into()))
+        }
+        async fn delete(&self, _: &str) -> Result<(), DirectoryError> {
+            Err(DirectoryError::NotFound("gone".into()))
+        }
+        async fn search(&self, _: &UserFilter) -> Result<Vec<ConnectUser>, DirectoryError> {
+            Err(DirectoryError::Throttled("search".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_counting_directory_counts_each_throttled_call_under_its_apis() {
+        let pacer = Pacer::new(pacing(1000.0, 1000));
+        let throttles = Throttles::new();
+        // Two directories over one counter: a message's retried converges add up.
+        for _ in 0..2 {
+            let paced = Paced::counting(&Throttling, &pacer, &throttles);
+            let _ = paced.describe("u").await;
+            let _ = paced.find_by_username("ada").await;
+            let _ = paced
+                .update(
+                    "u",
+                    &Change::Tags {
+                        tags: BTreeMap::new(),
+                    },
+                )
+                .await;
+            let _ = paced
+                .update(
+                    "u",
+                    &Change::Hierarchy {
+                        hierarchy_group_id: None,
+                    },
+                )
+                .await;
+            let _ = paced.search(&UserFilter::All).await;
+            assert!(matches!(
+                paced.delete("u").await,
+                Err(DirectoryError::NotFound(_))
+            ));
+        }
+        use ConnectApi::*;
+        let expected: Vec<(&[ConnectApi], u32)> = vec![
+            (&[DescribeUser], 2),
+            (&[UpdateUserHierarchy], 2),
+            (&[TagResource, DescribeUser], 2),
+            (&[SearchUsers], 2),
+            (&[SearchUsers, DescribeUser], 2),
+        ];
+        let mut got = throttles.by_call();
+        got.sort();
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(got, expected, "a NotFound is no throttle");
+        assert_eq!(throttles.total(), 10);
+        assert_eq!(
+            call_label(&[SearchUsers, DescribeUser]),
+            "SearchUsers|DescribeUser"
+        );
+
+        // Without a counter, calls are paced and nothing is counted anywhere.
+        let uncounted = Paced::new(&Throttling, &pacer);
+        assert!(uncounted.describe("u").await.is_err());
+        assert_eq!(throttles.total(), 10);
     }
 
     /// Connect's side: a bucket of `rate`/s and `burst` that refuses a call when it has

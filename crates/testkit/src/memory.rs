@@ -19,9 +19,9 @@ use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ownership::{Owner, UserFilter};
 use okta_connect_core::plan::{Change, ConnectUser};
 use okta_connect_core::ports::{
-    Claim, CreatedUser, DirectoryError, ErrorClass, EventQueue, EventRecord, EventState,
-    IdentityError, IdentitySource, Ledger, LedgerError, QueueConsumer, QueueError, UserDirectory,
-    UserRecord,
+    Claim, CreatedUser, DirectoryError, ErrorClass, EventAbout, EventQuery, EventQueue,
+    EventRecord, EventState, IdentityError, IdentitySource, Ledger, LedgerError, QueueConsumer,
+    QueueError, RunRecord, UserDirectory, UserRecord,
 };
 use okta_connect_core::queue::{
     Attributes, DeadLetter, Delivery, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_RECEIVE, QueueCounts,
@@ -557,6 +557,8 @@ struct MemoryLedgerState {
     events: std::collections::BTreeMap<String, EventRecord>,
     users: std::collections::BTreeMap<String, MemoryUser>,
     bindings: std::collections::BTreeMap<String, SourceBinding>,
+    /// Reconcile runs by (started_at, run_id).
+    runs: std::collections::BTreeMap<(UnixMillis, String), RunRecord>,
     /// When set, every call fails transiently (an unreachable database).
     unavailable: bool,
     calls: usize,
@@ -618,8 +620,11 @@ impl MemoryLedger {
                 expires_at: now,
                 attempts: 1,
                 outcome: None,
+                about: None,
+                updated_at: None,
             });
         record.state = state;
+        record.updated_at = Some(now);
         record.lease_until = UnixMillis(0);
         record.expires_at = now.plus(retention);
         record.outcome = Some(outcome);
@@ -631,6 +636,7 @@ impl Ledger for MemoryLedger {
     async fn claim_event(
         &self,
         uuid: &str,
+        about: &EventAbout,
         now: UnixMillis,
         lease: Duration,
     ) -> Result<Claim, LedgerError> {
@@ -659,9 +665,36 @@ impl Ledger for MemoryLedger {
                 expires_at: lease_until.plus(Duration::from_secs(24 * 3600)),
                 attempts,
                 outcome: None,
+                about: Some(about.clone()),
+                updated_at: Some(now),
             },
         );
         Ok(Claim::Claimed { attempt: attempts })
+    }
+
+    async fn events(&self, query: &EventQuery) -> Result<Vec<EventRecord>, LedgerError> {
+        let s = self.enter()?;
+        let mut listed: Vec<EventRecord> = s
+            .events
+            .values()
+            .filter(|r| r.updated_at.is_some_and(|at| at >= query.since) && query.matches(r))
+            .cloned()
+            .collect();
+        listed.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.uuid.cmp(&b.uuid)));
+        listed.truncate(query.limit);
+        Ok(listed)
+    }
+
+    async fn record_run(&self, run: &RunRecord, _retention: Duration) -> Result<(), LedgerError> {
+        let mut s = self.enter()?;
+        s.runs
+            .insert((run.started_at, run.run_id.clone()), run.clone());
+        Ok(())
+    }
+
+    async fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, LedgerError> {
+        let s = self.enter()?;
+        Ok(s.runs.values().rev().take(limit).cloned().collect())
     }
 
     async fn complete_event(

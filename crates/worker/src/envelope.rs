@@ -105,6 +105,7 @@ mod tests {
                 reason: "throttled".into(),
             }),
             duration_ms: 0,
+            connect_throttles: 0,
         };
         let response = to_batch_response(&[
             report("a", Disposition::Done),

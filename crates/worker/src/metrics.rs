@@ -17,6 +17,7 @@
 //! | `WorkerRetried` | Count | messages handed back to SQS (transient failure) |
 //! | `WorkerDeadLettered` | Count | messages the worker sent to the DLQ (permanent failure) |
 //! | `ProvisioningLag` | Milliseconds | per converged Okta event: when the batch finished − the event's `published` |
+//! | `ConnectThrottles` | Count | Connect calls answered with throttling (429) while processing the messages, retries included ([`Report::connect_throttles`]) |
 //!
 //! `ProvisioningLag` is written as an array, one value per converged event: EMF publishes
 //! each value of a metric's array as its own sample (at most 100 per metric and line), so
@@ -24,16 +25,20 @@
 //! per-invocation average or maximum would not: averaging averages weighs a 1-event batch
 //! like a 10-event one, and no percentile can be rebuilt from maxima.
 //!
-//! Connect throttles are not counted: a throttled call that a retry inside the invocation
-//! got through leaves no trace in a [`Report`], and one that did not is a transient
-//! failure like any other (`WorkerRetried`).
+//! `ConnectThrottles` sums the invocation's reports, each of which counts every call of
+//! its message's converges that Connect throttled, whether a retry inside the invocation
+//! then got through or the message was handed back (`WorkerRetried`). The worker paces
+//! under the account's quotas, so it should read 0: a sustained count means the pace is
+//! above what the account allows (`[Connect] REQUESTS_PER_SECOND`, `[Deploy]
+//! MAX_CONCURRENCY` above `BURST`) or another client shares the quota. Which API was
+//! refused is in the worker log (one warning per throttled call, field `api`).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use okta_connect_aws::emf::{NAMESPACE, STACK_DIMENSION};
-use okta_connect_core::outcome::{DesiredState, FactKind, Outcome, StepKind};
+use okta_connect_core::outcome::{Effect, FactKind, Outcome};
 use okta_connect_core::queue::{Delivery, EventAttributes};
 use okta_connect_core::time::UnixMillis;
 use okta_connect_sync::{Disposition, Report};
@@ -48,6 +53,7 @@ pub const NOT_RELEVANT: &str = "WorkerNotRelevant";
 pub const RETRIED: &str = "WorkerRetried";
 pub const DEAD_LETTERED: &str = "WorkerDeadLettered";
 pub const PROVISIONING_LAG: &str = "ProvisioningLag";
+pub const CONNECT_THROTTLES: &str = "ConnectThrottles";
 
 /// EMF's limit of values in one metric's array; more are split over further lines.
 pub const MAX_VALUES_PER_METRIC: usize = 100;
@@ -96,12 +102,7 @@ impl Tally {
     ///
     /// What the queue does decides first: a message handed back is `Retried` and one
     /// dead-lettered is `DeadLettered`, whatever its outcome. A message done is counted
-    /// by its outcome; a converge by its steps: none → `Unchanged` (nothing was written,
-    /// even for a revocation already applied); a `Create` → `Created` (a changed login
-    /// under `ON_LOGIN_CHANGE = REPLACE` deletes the old user and creates the new one,
-    /// and the new user is what an admin waits for); a `Delete` or a revocation desired
-    /// (a user parked on the no-permission profile) → `Revoked`; any other step →
-    /// `Updated`.
+    /// by its outcome; a converge by its [`Effect`] (`Converged::effect`).
     pub fn of(report: &Report) -> Self {
         match report.disposition {
             Disposition::Retry => return Tally::Retried,
@@ -109,20 +110,12 @@ impl Tally {
             Disposition::Done => {}
         }
         match &report.outcome {
-            Outcome::Converged { converged, .. } => {
-                let steps = &converged.steps;
-                if steps.is_empty() {
-                    Tally::Unchanged
-                } else if steps.contains(&StepKind::Create) {
-                    Tally::Created
-                } else if steps.contains(&StepKind::Delete)
-                    || matches!(converged.desired, DesiredState::Revoked { .. })
-                {
-                    Tally::Revoked
-                } else {
-                    Tally::Updated
-                }
-            }
+            Outcome::Converged { converged, .. } => match converged.effect() {
+                Effect::Unchanged => Tally::Unchanged,
+                Effect::Created => Tally::Created,
+                Effect::Revoked => Tally::Revoked,
+                Effect::Updated => Tally::Updated,
+            },
             Outcome::Duplicate => Tally::Duplicate,
             // A body that is not work for the pipeline, deleted without a trace in the
             // DLQ: nothing for this pipeline, like an event of another group. (Today's
@@ -136,12 +129,15 @@ impl Tally {
     }
 }
 
-/// The metrics of one invocation: a count per tally and the provisioning lags.
+/// The metrics of one invocation: a count per tally, the provisioning lags and the
+/// Connect throttles.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invocation {
     counts: HashMap<Tally, usize>,
     /// Milliseconds from each converged Okta event's `published` to `finished`.
     pub lags_ms: Vec<u64>,
+    /// Connect calls throttled, over every report (whatever its tally).
+    pub connect_throttles: u64,
 }
 
 impl Invocation {
@@ -163,6 +159,7 @@ impl Invocation {
         let mut invocation = Invocation::default();
         for report in reports {
             *invocation.counts.entry(Tally::of(report)).or_default() += 1;
+            invocation.connect_throttles += u64::from(report.connect_throttles);
             let converged_event = report.disposition == Disposition::Done
                 && matches!(
                     &report.outcome,
@@ -188,8 +185,9 @@ impl Invocation {
     }
 
     /// The EMF lines, dated `now`: none for an empty invocation; else one with every
-    /// count and up to [`MAX_VALUES_PER_METRIC`] lags, and one more per further 100 lags
-    /// (a batch holds at most 10 messages, so in practice always one line).
+    /// count (the Connect throttles too) and up to [`MAX_VALUES_PER_METRIC`] lags, and
+    /// one more per further 100 lags (a batch holds at most 10 messages, so in practice
+    /// always one line).
     pub fn lines(&self, stack: &str, now: UnixMillis) -> Vec<String> {
         if self.messages() == 0 {
             return Vec::new();
@@ -200,6 +198,7 @@ impl Invocation {
             .iter()
             .map(|t| (t.metric(), "Count", json!(self.count(*t))))
             .collect();
+        metrics.push((CONNECT_THROTTLES, "Count", json!(self.connect_throttles)));
         if let Some(first) = chunks.next() {
             metrics.push((PROVISIONING_LAG, "Milliseconds", json!(first)));
         }
@@ -299,7 +298,7 @@ mod tests {
     use std::sync::Mutex;
 
     use okta_connect_core::desired::RevokedBecause;
-    use okta_connect_core::outcome::{Converged, Failure};
+    use okta_connect_core::outcome::{Converged, DesiredState, Failure, StepKind};
     use okta_connect_core::ports::ErrorClass;
     use okta_connect_core::queue::{Attributes, Receipt, attribute};
     use okta_connect_core::rules::NotRelevant;
@@ -316,7 +315,13 @@ mod tests {
             disposition,
             outcome,
             duration_ms: 5,
+            connect_throttles: 0,
         }
+    }
+
+    fn throttled(mut report: Report, connect_throttles: u32) -> Report {
+        report.connect_throttles = connect_throttles;
+        report
     }
 
     fn converged(fact: FactKind, desired: DesiredState, steps: &[StepKind]) -> Outcome {
@@ -557,7 +562,48 @@ mod tests {
             &json!([1_500, 60_000, 0]),
             "one value per converged event"
         );
-        assert_eq!(metrics.len(), 9);
+        assert_eq!(count(CONNECT_THROTTLES), 0, "no report was throttled");
+        assert_eq!(metrics.len(), 10);
+    }
+
+    #[test]
+    fn connect_throttles_sum_every_report_of_the_invocation_whatever_it_ended_in() {
+        let reports = vec![
+            // Throttled twice, then created within the invocation.
+            throttled(
+                done(
+                    "create",
+                    converged(FactKind::Membership, present(), &[StepKind::Create]),
+                ),
+                2,
+            ),
+            // Throttled until the deadline: handed back.
+            throttled(
+                report(
+                    "handed-back",
+                    Disposition::Retry,
+                    failed(ErrorClass::Transient),
+                ),
+                5,
+            ),
+            done("dup", Outcome::Duplicate),
+            throttled(
+                done("reconcile", converged(FactKind::Snapshot, present(), &[])),
+                1,
+            ),
+        ];
+        let invocation = Invocation::of(&reports, &HashMap::new(), NOW);
+        assert_eq!(invocation.connect_throttles, 8);
+        let lines = invocation.lines("OktaConnect-prod", NOW);
+        assert_eq!(lines.len(), 1);
+        let (metrics, root) = parse(&lines[0]);
+        let (unit, value) = &metrics[CONNECT_THROTTLES];
+        assert_eq!(unit, "Count");
+        assert_eq!(value, &json!(8));
+        assert_eq!(root["ConnectThrottles"], 8, "the name the dashboard reads");
+        assert_eq!(root["Stack"], "OktaConnect-prod");
+        assert_eq!(metrics[RETRIED].1, json!(1), "the tallies are unchanged");
+        assert_eq!(metrics[CREATED].1, json!(1));
     }
 
     #[test]
@@ -566,9 +612,14 @@ mod tests {
         let lines = invocation.lines("S", NOW);
         assert_eq!(lines.len(), 1);
         let (metrics, _) = parse(&lines[0]);
-        assert_eq!(metrics.len(), 8, "every count, no empty lag array");
+        assert_eq!(metrics.len(), 9, "every count, no empty lag array");
         assert_eq!(metrics[DUPLICATE].1, json!(1));
         assert_eq!(metrics[CREATED].1, json!(0));
+        assert_eq!(
+            metrics[CONNECT_THROTTLES].1,
+            json!(0),
+            "a zero, not no data"
+        );
         assert!(!metrics.contains_key(PROVISIONING_LAG));
 
         assert!(
@@ -584,6 +635,7 @@ mod tests {
         let invocation = Invocation {
             counts: HashMap::from([(Tally::Created, 250)]),
             lags_ms: (0..250).collect(),
+            connect_throttles: 3,
         };
         let lines = invocation.lines("S", NOW);
         assert_eq!(lines.len(), 3);
@@ -595,6 +647,7 @@ mod tests {
             all.extend(lags.into_iter().map(|v| v.as_u64().unwrap()));
             // Counts are written once, so a Sum over lines stays right.
             assert_eq!(metrics.contains_key(CREATED), i == 0);
+            assert_eq!(metrics.contains_key(CONNECT_THROTTLES), i == 0);
         }
         assert_eq!(all, (0..250).collect::<Vec<u64>>());
     }

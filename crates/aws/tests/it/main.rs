@@ -7,7 +7,9 @@
 
 mod connect;
 mod ledger;
+mod redrive_requests;
 mod sdk_layer;
 mod secrets;
 mod sqs;
+mod stack_outputs;
 mod support;

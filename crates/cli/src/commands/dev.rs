@@ -1,5 +1,6 @@
 //! `okta-connect dev`: the whole pipeline on this machine, until Ctrl-C.
 
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +13,7 @@ use okta_connect_local::QueueSettings;
 use serde::Serialize;
 
 use crate::commands::{ConfigArg, config_dir, init_logs, load_config};
+use crate::live::{self, LiveStatus, init_logs_with, live_status_wanted};
 use crate::okta::OktaTarget;
 use crate::output::{self, Report};
 use crate::pipeline::{self, ConnectTarget, LocalSettings, Pipeline, Storage};
@@ -242,7 +244,13 @@ fn okta_banner(pipeline: &Pipeline, config: &Config) -> OktaBanner {
 }
 
 pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
-    init_logs(json);
+    // Standard error: where the logs go, and what the line shares the terminal with.
+    let mut status = LiveStatus::new(live_status_wanted(json, std::io::stderr().is_terminal()));
+    if status.wanted() {
+        init_logs_with(json, &status);
+    } else {
+        init_logs(json);
+    }
     let config = load_config(&args.config)?;
     let secret = pipeline::hook_secret(&args.state, args.secret)?;
     let connect = match args.connect {
@@ -282,11 +290,20 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
     };
     let pipeline = Pipeline::start(settings).await?;
     output::print(&banner(&pipeline, &config, &secret), json)?;
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot wait for Ctrl-C")?;
+    // After the banner: the line then sits below it, not between its lines.
+    status.start(pipeline.live_counter());
+    let interrupted = tokio::signal::ctrl_c().await;
+    // Cleared before anything else is printed, and on the error path too.
+    let live = status.is_live();
+    status.finish().await;
+    interrupted.context("cannot wait for Ctrl-C")?;
     eprintln!("stopping: finishing in-flight work …");
+    let counter = pipeline.live_counter();
     pipeline.shutdown().await?;
+    // The summary after shutdown, so it includes the work finished while stopping.
+    if live && let Ok(counts) = counter.counts().await {
+        eprintln!("{}", live::summary_line(&counts));
+    }
     eprintln!("stopped; state kept in {}", args.state.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -1,5 +1,6 @@
-//! `okta-connect event UUID`: everything known about one event — its ledger record and
-//! whether it sits in the dead-letter queue.
+//! `okta-connect event UUID`: everything known about one event — what it is about, its
+//! ledger record (attempts, outcome, the Connect writes and user, or the failure) and
+//! whether it sits in the dead-letter queue, with its raw JSON.
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ use okta_connect_core::ports::{EventRecord, EventState, Ledger, QueueConsumer};
 use serde::Serialize;
 
 use crate::commands::dlq::Letter;
+use crate::commands::events::user_cell;
 use crate::commands::target::Target;
 use crate::output::{self, Report, Table};
 
@@ -48,10 +50,22 @@ impl EventReport {
 
 /// The rows of a ledger record, field by field, in words.
 fn record_rows(record: &EventRecord) -> Vec<[String; 2]> {
-    let mut rows = vec![
-        ["state".into(), record.state.to_string()],
-        ["attempts".into(), record.attempts.to_string()],
-    ];
+    let mut rows = Vec::new();
+    if let Some(about) = &record.about {
+        rows.push(["event type".into(), about.event_type.clone()]);
+        rows.push([
+            "Okta user".into(),
+            user_cell(about.login.as_deref(), about.okta_user_id.as_deref()),
+        ]);
+        if let Some(published) = about.published {
+            rows.push(["published".into(), published.to_string()]);
+        }
+    }
+    rows.push(["state".into(), record.state.to_string()]);
+    rows.push(["attempts".into(), record.attempts.to_string()]);
+    if let Some(updated) = record.updated_at {
+        rows.push(["last changed".into(), updated.to_string()]);
+    }
     if record.state == EventState::InProgress {
         rows.push(["claimed until".into(), record.lease_until.to_string()]);
     }

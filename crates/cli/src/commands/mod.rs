@@ -6,11 +6,14 @@ pub mod demo;
 pub mod dev;
 pub mod dlq;
 pub mod event;
+pub mod events;
 pub mod reconcile;
 pub mod redrive;
 pub mod replay;
 pub mod send;
+pub mod status;
 pub mod target;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -33,6 +36,9 @@ pub enum Command {
     Dlq(dlq::Args),
     Redrive(redrive::Args),
     Event(event::Args),
+    Events(events::Args),
+    Status(status::Args),
+    User(user::Args),
 }
 
 impl Command {
@@ -48,6 +54,9 @@ impl Command {
             Command::Dlq(args) => dlq::run(args, json).await,
             Command::Redrive(args) => redrive::run(args, json).await,
             Command::Event(args) => event::run(args, json).await,
+            Command::Events(args) => events::run(args, json).await,
+            Command::Status(args) => status::run(args, json).await,
+            Command::User(args) => user::run(args, json).await,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod demo_story;
 mod dev_http;
+mod dev_live;
 mod dev_restart;
 mod okta_live;
 mod operate;

@@ -1,4 +1,5 @@
-//! The operator's inspect-and-repair commands — `dlq`, `redrive`, `event` — on the
+//! The operator's inspect-and-repair commands — `status`, `events`, `event`, `user`,
+//! `dlq`, `redrive` — on the
 //! local state folder (a running-then-stopped pipeline, and a SQLite queue built
 //! directly) and on the deployed kind of queues and ledger (SQS and DynamoDB on moto).
 //!
@@ -11,18 +12,22 @@ use std::process::Command;
 use std::time::Duration;
 
 use okta_connect::commands::target::Target;
-use okta_connect::commands::{ConfigArg, dlq, event, redrive};
+use okta_connect::commands::{ConfigArg, dlq, event, events, redrive, status, user};
 use okta_connect::output;
 use okta_connect::pipeline::{DEAD_LETTER_QUEUE, LocalSettings, Pipeline, QUEUE, STATE_DB};
 use okta_connect_aws::dynamodb::{DynamoLedger, create_table};
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
 use okta_connect_core::config::Config;
+use okta_connect_core::desired::Desired;
 use okta_connect_core::outcome::{Failure, Outcome};
-use okta_connect_core::ports::{ErrorClass, EventQueue, EventState, Ledger, QueueConsumer};
+use okta_connect_core::ports::{
+    ErrorClass, EventAbout, EventQueue, EventState, Ledger, QueueConsumer, RunMode, RunRecord,
+};
 use okta_connect_core::queue::{DeadLetterReason, EventAttributes, QueueMessage, RedriveMethod};
 use okta_connect_core::time::UnixMillis;
 use okta_connect_local::{LocalQueue, QueueSettings};
+use okta_connect_sync::reconcile::Action;
 use okta_connect_testkit::{MotoServer, fixtures};
 
 const SECRET: &str = "operate-test-secret";
@@ -39,6 +44,7 @@ fn local(state: &Path) -> Target {
         ledger_table: None,
         aws_endpoint_url: None,
         config: ConfigArg { config: None },
+        deployment: Default::default(),
     }
 }
 
@@ -75,9 +81,15 @@ fn temp_state(name: &str) -> PathBuf {
 }
 
 fn cli(args: &[&str]) -> (i32, serde_json::Value) {
+    cli_with(args, &[])
+}
+
+/// Runs the binary with `args` and these environment variables; its exit code and JSON.
+fn cli_with(args: &[&str], env: &[(&str, &str)]) -> (i32, serde_json::Value) {
     let output = Command::new(env!("CARGO_BIN_EXE_okta-connect"))
         .args(args)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&output.stdout).to_string();
@@ -150,9 +162,94 @@ async fn a_dead_lettered_event_is_shown_fixed_redriven_and_run_again() {
     assert_eq!(shown.dead_letters.len(), 1);
     let text = output::render(&shown);
     assert!(
-        text.contains("failed") && text.contains("\"eventType\""),
+        text.contains("failed")
+            && text.contains("\"eventType\"")
+            && text.contains("jane.doe@acme.example (00uU4xlCTasJ0izQ7pGX)")
+            && text.contains("group.user_membership.add"),
         "{text}"
     );
+
+    // status: the dead letter and its reason; the failed event in the last 24 hours.
+    let health = status::read(&target, UnixMillis::now()).await.unwrap();
+    assert!(health.needs_attention());
+    let queue = health.queue.as_ref().unwrap();
+    assert_eq!((queue.counts.visible, queue.counts.dead_lettered), (0, 1));
+    assert!(
+        queue.oldest_known && queue.oldest_sent_at.is_none(),
+        "nothing waits"
+    );
+    assert!(queue.oldest_dead_letter_at.is_some());
+    let outcomes = health.outcomes.as_ref().unwrap();
+    assert_eq!(
+        outcomes.get(&status::Tally::Failed),
+        Some(&1),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        health.failures,
+        [status::FailureGroup {
+            reason: letter.reason.clone(),
+            failed_events: 1,
+            dead_letters: 1,
+        }]
+    );
+    assert!(output::render(&health).contains(&letter.reason));
+
+    // events --failed --user LOGIN: the one event, by its login in another case.
+    let an_hour_ago = UnixMillis::now().minus(Duration::from_secs(3600));
+    let failed = events::list(
+        &target,
+        an_hour_ago,
+        Some("JANE.DOE@acme.example".into()),
+        true,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(failed.events.len(), 1);
+    assert_eq!(failed.events[0].record.uuid, UUID);
+    assert!(failed.events[0].summary.contains(&letter.reason));
+
+    // user: the recorded membership implies a user under the unknown routing profile,
+    // and none exists in Connect yet: the next converge would create it.
+    std::fs::write(state.join("broken.ini"), &broken).unwrap();
+    std::fs::write(state.join("fixed.ini"), fixtures::CONFIG_INI).unwrap();
+    let with_config = |file: &str| Target {
+        config: ConfigArg {
+            config: Some(state.join(file)),
+        },
+        ..local(&state)
+    };
+    let jane = user::inspect(
+        &user::Args {
+            user: "jane.doe@acme.example".into(),
+            target: with_config("broken.ini"),
+            events: 10,
+            connect_endpoint_url: None,
+        },
+        UnixMillis::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(jane.okta_user_id.as_deref(), Some("00uU4xlCTasJ0izQ7pGX"));
+    assert!(
+        jane.facts
+            .iter()
+            .any(|f| f.says.starts_with("member of group")),
+        "{:?}",
+        jane.facts.iter().map(|f| &f.says).collect::<Vec<_>>()
+    );
+    let Some(Desired::Present(want)) = &jane.desired else {
+        panic!("not present: {:?}", jane.desired)
+    };
+    assert_eq!(want.routing_profile_id.to_string(), UNKNOWN_ROUTING);
+    assert!(jane.connect.is_empty());
+    assert_eq!(jane.plan.as_ref().unwrap().action, Action::Create);
+    assert_eq!(jane.events.len(), 1);
+    let text = output::render(&jane);
+    for words in ["create the Connect user", UNKNOWN_ROUTING, UUID] {
+        assert!(text.contains(words), "{words} missing in\n{text}");
+    }
 
     // A reason nothing has moves nothing; the right one would move it, to run again.
     let none = redrive::redrive(&redrive_args(
@@ -215,6 +312,31 @@ async fn a_dead_lettered_event_is_shown_fixed_redriven_and_run_again() {
     assert_eq!(json["dead_letters"].as_array().unwrap().len(), 0);
     let (code, json) = cli(&["--json", "dlq", "--state", dir]);
     assert_eq!((code, &json["total"]), (0, &serde_json::json!(0)));
+
+    // status and user, through the binary: healthy, one user created, in step.
+    let (code, json) = cli(&["--json", "status", "--state", dir]);
+    assert_eq!(code, 0, "healthy after the redrive: {json}");
+    assert_eq!(json["queue"]["dead_lettered"], 0);
+    assert_eq!(json["outcomes"]["created"], 1, "{json}");
+    assert_eq!(json["failures"].as_array().unwrap().len(), 0);
+    let fixed = state.join("fixed.ini");
+    let (code, json) = cli(&[
+        "--json",
+        "user",
+        "00uU4xlCTasJ0izQ7pGX",
+        "--state",
+        dir,
+        "--config",
+        fixed.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["plan"]["action"]["action"], "unchanged", "{json}");
+    assert_eq!(json["connect"].as_array().unwrap().len(), 1);
+    assert_eq!(json["connect"][0]["username"], "jane.doe@acme.example");
+    assert_eq!(json["events"][0]["uuid"], UUID);
+    assert_eq!(json["events"][0]["attempts"], 2);
+    let (code, json) = cli(&["--json", "user", "nobody@acme.example", "--state", dir]);
+    assert_eq!(code, 1, "an unknown user exits 1: {json}");
     let (code, json) = cli(&["--json", "event", "no-such-uuid", "--state", dir]);
     assert_eq!(code, 1, "unknown events exit 1: {json}");
     let _ = std::fs::remove_dir_all(&state);
@@ -354,8 +476,14 @@ async fn deployed_queues_and_ledger_on_moto() {
     // What the worker leaves: a failed record and a dead letter with its reason; and
     // one event ingest could not use.
     let now = UnixMillis::now();
+    let about = EventAbout {
+        event_type: "user.lifecycle.suspend".into(),
+        okta_user_id: Some("00u1".into()),
+        login: Some("a@b.example".into()),
+        published: UnixMillis::parse_rfc3339("2026-11-20T09:15:02.123Z"),
+    };
     ledger
-        .claim_event("w1", now, Duration::from_secs(60))
+        .claim_event("w1", &about, now, Duration::from_secs(60))
         .await
         .unwrap();
     let failure = Failure {
@@ -414,6 +542,7 @@ async fn deployed_queues_and_ledger_on_moto() {
         ledger_table: Some("operate-ledger".into()),
         aws_endpoint_url: Some(moto.url()),
         config: ConfigArg { config: None },
+        deployment: Default::default(),
     };
 
     let listed = dlq::list(&deployed(), 100).await.unwrap();
@@ -445,6 +574,125 @@ async fn deployed_queues_and_ledger_on_moto() {
     assert_eq!(shown.record.as_ref().unwrap().state, EventState::Failed);
     assert_eq!(shown.dead_letters.len(), 1);
     assert!(shown.dead_letters_read && shown.ledger_read);
+
+    // status: both dead letters, the failed event, failures grouped by reason, and the
+    // last reconcile run the ledger keeps.
+    let run = RunRecord {
+        run_id: "run-1".into(),
+        mode: RunMode::Queued,
+        started_at: now,
+        finished_at: now.plus(Duration::from_secs(42)),
+        users: 120,
+        changes: 3,
+        revocations: 1,
+        conflicts: 0,
+        queued: 3,
+        stopped_at_cap: None,
+        error: None,
+    };
+    ledger
+        .record_run(&run, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    let health = status::read(&deployed(), now.plus(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(health.needs_attention());
+    let queue = health.queue.as_ref().unwrap();
+    assert_eq!(queue.counts.dead_lettered, 2);
+    assert!(
+        !queue.oldest_known,
+        "SQS tells the age only through CloudWatch"
+    );
+    assert_eq!(queue.oldest_dead_letter_at, Some(now));
+    let outcomes = health.outcomes.as_ref().unwrap();
+    assert_eq!(
+        outcomes.get(&status::Tally::Failed),
+        Some(&1),
+        "{outcomes:?}"
+    );
+    assert_eq!(
+        health.failures,
+        [
+            status::FailureGroup {
+                reason: failure.reason.clone(),
+                failed_events: 1,
+                dead_letters: 1,
+            },
+            status::FailureGroup {
+                reason: "eventType is not a string".into(),
+                failed_events: 0,
+                dead_letters: 1,
+            },
+        ]
+    );
+    assert_eq!(health.last_reconcile.as_ref(), Some(&run));
+    let text = output::render(&health);
+    for words in [
+        "Needs attention",
+        "ApproximateAgeOfOldestMessage",
+        "run-1",
+        "queued for the worker",
+    ] {
+        assert!(text.contains(words), "{words} missing in\n{text}");
+    }
+
+    // events: the failed one, found by the login in another case.
+    let listed = events::list(
+        &deployed(),
+        now.minus(Duration::from_secs(3600)),
+        Some("A@B.example".into()),
+        true,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.events.len(), 1);
+    assert_eq!(listed.events[0].record.uuid, "w1");
+    assert!(listed.events[0].summary.contains("routing profile"));
+
+    // The same status found through the stack's CloudFormation outputs, by the binary.
+    let template = serde_json::json!({
+        "Resources": {
+            "Marker": { "Type": "AWS::SQS::Queue", "Properties": { "QueueName": "operate-marker" } }
+        },
+        "Outputs": {
+            "QueueUrl": { "Value": queue_url },
+            "DeadLetterQueueUrl": { "Value": dlq_url },
+            "LedgerTableName": { "Value": "operate-ledger" }
+        }
+    });
+    okta_connect_aws::cloudformation::StackOutputs::from_config(&aws)
+        .client()
+        .create_stack()
+        .stack_name("OperateStack")
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    let (code, json) = cli_with(
+        &["--json", "status", "--stack", "OperateStack"],
+        &[("OKTA_CONNECT_AWS_ENDPOINT_URL", moto.url().as_str())],
+    );
+    assert_eq!(code, 1, "dead letters need attention: {json}");
+    assert_eq!(json["queue"]["dead_lettered"], 2);
+    assert_eq!(json["queue"]["queue"], queue_url.as_str());
+    assert_eq!(json["outcomes"]["failed"], 1);
+    assert_eq!(json["last_reconcile"]["run_id"], "run-1");
+    let (code, json) = cli_with(
+        &[
+            "--json",
+            "events",
+            "--stack",
+            "OperateStack",
+            "--failed",
+            "--since",
+            "1h",
+        ],
+        &[("OKTA_CONNECT_AWS_ENDPOINT_URL", moto.url().as_str())],
+    );
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["events"][0]["uuid"], "w1");
 
     // Only the ledger named: the dead-letter queue is not read, and says so.
     let ledger_only = Target {

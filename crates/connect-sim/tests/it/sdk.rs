@@ -982,6 +982,42 @@ async fn state_file_survives_a_restart() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[tokio::test]
+async fn a_read_only_state_file_is_loaded_and_never_written() {
+    let dir = temp_dir("read-only");
+    let state = dir.join("state.json");
+    let writer = start(Sim::builder().no_throttle().state_file(&state)).await;
+    let c = client(&writer.url()).await;
+    create_user(&c, "saved.user").send().await.unwrap();
+    writer.shutdown().await.unwrap();
+    let saved = std::fs::read(&state).unwrap();
+
+    let reader = start(Sim::builder().no_throttle().read_state_file(&state)).await;
+    assert_eq!(reader.sim().state_file(), None);
+    let c = client(&reader.url()).await;
+    let found = c
+        .search_users()
+        .instance_id(DEFAULT_INSTANCE_ID)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        found
+            .users()
+            .iter()
+            .any(|u| u.username() == Some("saved.user")),
+        "the saved user is loaded"
+    );
+    create_user(&c, "in.memory.only").send().await.unwrap();
+    reader.shutdown().await.unwrap();
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        saved,
+        "the file is untouched"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 fn tag_condition(key: &str, value: &str) -> TagCondition {
     TagCondition::builder()
         .tag_key(key)

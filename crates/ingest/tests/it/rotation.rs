@@ -11,7 +11,9 @@ use crate::common::*;
 use futures_util::future::BoxFuture;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::secrets::SecretValues;
-use okta_connect_ingest::metrics::{DEAD_LETTERED, TRIMMED, UNAUTHORIZED};
+use okta_connect_ingest::metrics::{
+    DEAD_LETTERED, QUEUED, RECEIVED, REJECTED, TRIMMED, UNAUTHORIZED,
+};
 use okta_connect_ingest::secret::{
     REFRESH_INTERVAL, SecretReader, SecretSourceError, SecretStore, parse_secret_string,
 };
@@ -127,7 +129,7 @@ async fn a_flood_of_wrong_secrets_reads_the_secret_once_and_is_counted() {
     );
     assert_eq!(ctx.queue.calls(), 0);
 
-    // One line per rejected request; an accepted delivery writes none.
+    // One line per rejected request, and one for the accepted delivery's events.
     assert_eq!(
         handle(delivery_with_secret("old-secret"), &ctx)
             .await
@@ -135,8 +137,12 @@ async fn a_flood_of_wrong_secrets_reads_the_secret_once_and_is_counted() {
         200
     );
     let lines = lines.lock().unwrap();
-    assert_eq!(lines.len(), 200);
-    for line in lines.iter() {
+    assert_eq!(lines.len(), 201);
+    let accepted = &lines[200];
+    assert_eq!(accepted[UNAUTHORIZED], 0.0);
+    assert!(accepted[RECEIVED].as_f64().unwrap() >= 1.0, "{accepted}");
+    assert_eq!(accepted[QUEUED], accepted[RECEIVED]);
+    for line in lines.iter().take(200) {
         assert_eq!(line[UNAUTHORIZED], 1.0);
         assert_eq!(line["Stack"], "OktaConnect-test");
         assert_eq!(
@@ -164,9 +170,29 @@ async fn dead_letters_and_trimmed_events_are_counted() {
     assert_eq!(response.status, 200, "{}", response.body);
     let lines = lines.lock().unwrap();
     assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0][RECEIVED], 4.0);
+    assert_eq!(lines[0][QUEUED], 3.0);
     assert_eq!(lines[0][DEAD_LETTERED], 1.0);
     assert_eq!(lines[0][TRIMMED], 1.0);
     assert_eq!(lines[0][UNAUTHORIZED], 0.0);
+    assert_eq!(lines[0][REJECTED], 0.0);
+}
+
+#[tokio::test]
+async fn a_refused_request_is_counted_as_rejected() {
+    let stored = Stored::default();
+    let (ctx, lines) = warm_ingest(&stored);
+    let response = handle(
+        delivery_with_secret("old-secret").body("{not json".to_string()),
+        &ctx,
+    )
+    .await;
+    assert_eq!(response.status, 400, "{}", response.body);
+    let lines = lines.lock().unwrap();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0][REJECTED], 1.0);
+    assert_eq!(lines[0][UNAUTHORIZED], 0.0);
+    assert_eq!(lines[0][QUEUED], 0.0);
 }
 
 // ------------------------------------------------------------------ Secrets Manager (moto)

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use okta_connect_core::config::SourceKind;
 use okta_connect_core::fact::{Assertion, Fact, Recorded, SourceRef, UserSnapshot};
-use okta_connect_core::ports::{Claim, EventState, Ledger};
+use okta_connect_core::ports::{
+    Claim, EventAbout, EventQuery, EventState, Ledger, RunMode, RunRecord,
+};
 use okta_connect_core::time::UnixMillis;
 use okta_connect_local::{EmbeddedError, EmbeddedQueue, QueueSettings, SqliteLedger};
 use okta_connect_testkit::contract::ledger::created;
@@ -73,10 +75,16 @@ async fn everything_survives_close_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested").join("state.db");
     let newest = fact("00u1", "ev-2", T0.0 + 200, false);
+    let about = EventAbout {
+        event_type: "user.lifecycle.activate".into(),
+        okta_user_id: Some("00u1".into()),
+        login: Some("émilie@example.com".into()),
+        published: Some(T0),
+    };
     {
         let ledger = SqliteLedger::open(&path).unwrap();
         assert_eq!(
-            ledger.claim_event("done", T0, DAY).await.unwrap(),
+            ledger.claim_event("done", &about, T0, DAY).await.unwrap(),
             Claim::Claimed { attempt: 1 }
         );
         ledger
@@ -85,7 +93,12 @@ async fn everything_survives_close_and_reopen() {
             .unwrap();
         assert_eq!(
             ledger
-                .claim_event("in-flight", T0, Duration::from_secs(30))
+                .claim_event(
+                    "in-flight",
+                    &EventAbout::default(),
+                    T0,
+                    Duration::from_secs(30)
+                )
                 .await
                 .unwrap(),
             Claim::Claimed { attempt: 1 }
@@ -109,24 +122,43 @@ async fn everything_survives_close_and_reopen() {
     }
     let ledger = SqliteLedger::open(&path).unwrap();
     match ledger
-        .claim_event("done", T0.plus(Duration::from_secs(1)), DAY)
+        .claim_event("done", &about, T0.plus(Duration::from_secs(1)), DAY)
         .await
         .unwrap()
     {
         Claim::Completed(r) => {
             assert_eq!(r.state, EventState::Completed);
             assert_eq!(r.outcome, Some(created("c-1")));
+            assert_eq!(r.about, Some(about.clone()));
+            assert_eq!(r.updated_at, Some(T0));
         }
         other => panic!("expected the completed record, got {other:?}"),
     }
     assert_eq!(
         ledger
-            .claim_event("in-flight", T0.plus(Duration::from_secs(1)), DAY)
+            .claim_event(
+                "in-flight",
+                &EventAbout::default(),
+                T0.plus(Duration::from_secs(1)),
+                DAY
+            )
             .await
             .unwrap(),
         Claim::Busy {
             lease_until: T0.plus(Duration::from_secs(30))
         }
+    );
+    let listed: Vec<String> = ledger
+        .events(&EventQuery::since(T0, 10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.uuid)
+        .collect();
+    assert_eq!(
+        listed,
+        ["done", "in-flight"],
+        "updated at the same instant: by uuid"
     );
     let user = ledger.user_record("00u1").await.unwrap();
     assert_eq!(user.connect_user_id.as_deref(), Some("c-1"));
@@ -170,7 +202,12 @@ async fn two_handles_on_one_file_see_each_other_and_race_safely() {
                     let mut won = 0;
                     for n in 0..20 {
                         if let Claim::Claimed { .. } = rt
-                            .block_on(ledger.claim_event(&format!("race-{n}"), T0, DAY))
+                            .block_on(ledger.claim_event(
+                                &format!("race-{n}"),
+                                &EventAbout::default(),
+                                T0,
+                                DAY,
+                            ))
                             .unwrap()
                         {
                             won += 1;
@@ -184,7 +221,9 @@ async fn two_handles_on_one_file_see_each_other_and_race_safely() {
     });
     assert_eq!(winners, 20, "each of 20 events claimed exactly once");
     assert!(matches!(
-        b.claim_event("race-7", T0, DAY).await.unwrap(),
+        b.claim_event("race-7", &EventAbout::default(), T0, DAY)
+            .await
+            .unwrap(),
         Claim::Busy { .. }
     ));
 }
@@ -215,4 +254,45 @@ fn a_file_from_a_newer_version_is_refused() {
     let err = SqliteLedger::open(&path).unwrap_err();
     assert!(matches!(err, EmbeddedError::Corrupt(_)), "{err:?}");
     assert!(err.to_string().contains("newer"), "{err}");
+}
+
+fn run(run_id: &str, started_at: UnixMillis) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        mode: RunMode::Queued,
+        started_at,
+        finished_at: started_at.plus(Duration::from_secs(60)),
+        users: 3,
+        changes: 1,
+        revocations: 0,
+        conflicts: 0,
+        queued: 1,
+        stopped_at_cap: None,
+        error: None,
+    }
+}
+
+/// Runs expire lazily: recording a run deletes those whose retention ended by the time
+/// it finished, and only those.
+#[tokio::test]
+async fn recording_a_run_deletes_the_runs_expired_by_its_finish() {
+    let fixture = make().await;
+    let ledger = &fixture.ledger;
+    let first = run("run-1", T0);
+    ledger.record_run(&first, DAY).await.unwrap();
+    // Finishes exactly when the first run's retention ends.
+    let second = run("run-2", T0.plus(DAY));
+    ledger
+        .record_run(&second, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.recent_runs(10).await.unwrap(),
+        std::slice::from_ref(&second),
+        "the first run expired at the second's finish"
+    );
+    // Recorded late, finished before the second's retention ended: nothing goes.
+    let late = run("run-0", T0.plus(Duration::from_secs(1)));
+    ledger.record_run(&late, DAY).await.unwrap();
+    assert_eq!(ledger.recent_runs(10).await.unwrap(), [second, late]);
 }

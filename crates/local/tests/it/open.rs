@@ -1,6 +1,6 @@
 //! Opening one store file from many threads and processes at once, on a fresh file, is
 //! safe: every opener succeeds and can use the file at once. Also the open lock's
-//! bound, openers that skip the lock, and the schema migration from version 1.
+//! bound, openers that skip the lock, and the schema migrations from versions 1 and 3.
 //!
 //! A fresh file is the dangerous case: each opener switches it to WAL, and two
 //! switches at once made one fail with "database is locked" without waiting (SQLite
@@ -12,14 +12,17 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use okta_connect_core::fact::{Fact, Recorded};
-use okta_connect_core::ports::{Claim, EventQueue, Ledger};
+use okta_connect_core::outcome::Outcome;
+use okta_connect_core::ports::{
+    Claim, EventAbout, EventQuery, EventQueue, EventRecord, Ledger, RunMode, RunRecord,
+};
 use okta_connect_core::queue::QueueMessage;
 use okta_connect_core::time::UnixMillis;
 use okta_connect_local::{
     BUSY_TIMEOUT, EmbeddedError, EmbeddedQueue, LocalQueue, QueueSettings, SCHEMA_VERSION,
     SqliteLedger,
 };
-use okta_connect_testkit::contract::ledger::membership;
+use okta_connect_testkit::contract::ledger::{created, membership, permanent};
 
 const T0: UnixMillis = UnixMillis(1_800_000_000_000);
 const LEASE: Duration = Duration::from_secs(30);
@@ -62,7 +65,7 @@ fn open_and_use(path: &Path, n: usize, tag: &str) -> Result<(), String> {
         _ => {
             let ledger = SqliteLedger::open(path).map_err(|e| context(&e))?;
             let claim = rt
-                .block_on(ledger.claim_event(tag, T0, LEASE))
+                .block_on(ledger.claim_event(tag, &EventAbout::default(), T0, LEASE))
                 .map_err(|e| context(&e))?;
             if claim != (Claim::Claimed { attempt: 1 }) {
                 return Err(context(&format!("{claim:?}")));
@@ -380,7 +383,10 @@ async fn a_version_1_file_is_migrated_keeping_facts_users_and_messages() {
         assert_eq!(ledger.event_record(uuid).await.unwrap(), None, "{uuid}");
     }
     assert_eq!(
-        ledger.claim_event("old-done", T0, LEASE).await.unwrap(),
+        ledger
+            .claim_event("old-done", &EventAbout::default(), T0, LEASE)
+            .await
+            .unwrap(),
         Claim::Claimed { attempt: 1 },
         "a dropped record is claimed afresh"
     );
@@ -412,4 +418,142 @@ async fn a_version_1_file_is_migrated_keeping_facts_users_and_messages() {
     drop(SqliteLedger::open(&path).unwrap());
     assert_eq!(user_version(&path), SCHEMA_VERSION);
     assert!(ledger.event_record("old-done").await.unwrap().is_some());
+}
+
+/// The schema of version 3, the last whose event records kept neither what they were
+/// about nor when they changed, as that release wrote it.
+const SCHEMA_V3: &str = "
+CREATE TABLE queue_messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL,
+    message_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL, attributes TEXT NOT NULL,
+    sent_at INTEGER NOT NULL, visible_at INTEGER NOT NULL, receive_count INTEGER NOT NULL,
+    receipt TEXT UNIQUE
+);
+CREATE INDEX queue_messages_by_queue ON queue_messages (queue);
+CREATE TABLE ledger_events (
+    uuid TEXT PRIMARY KEY,
+    state TEXT NOT NULL CHECK (state IN ('IN_PROGRESS', 'COMPLETED', 'FAILED')),
+    lease_until INTEGER NOT NULL, expires_at INTEGER NOT NULL, attempts INTEGER NOT NULL,
+    outcome TEXT
+) WITHOUT ROWID;
+CREATE TABLE ledger_facts (
+    okta_user_id TEXT NOT NULL, slot TEXT NOT NULL, published_ms INTEGER NOT NULL,
+    event_uuid TEXT NOT NULL, fact TEXT NOT NULL, PRIMARY KEY (okta_user_id, slot)
+) WITHOUT ROWID;
+CREATE TABLE ledger_sources (slot TEXT PRIMARY KEY, binding TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE ledger_users (
+    okta_user_id TEXT PRIMARY KEY, connect_user_id TEXT, lease_holder TEXT, lease_until INTEGER
+) WITHOUT ROWID;
+PRAGMA journal_mode = WAL;
+PRAGMA user_version = 3;
+";
+
+fn version_3_file(path: &Path) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(SCHEMA_V3).unwrap();
+    let far = T0.plus(Duration::from_secs(3600)).0;
+    let done = serde_json::to_string(&created("c-1")).unwrap();
+    let failed =
+        serde_json::to_string(&Outcome::Failed(permanent("no such routing profile"))).unwrap();
+    conn.execute(
+        "INSERT INTO ledger_events VALUES
+            ('old-done', 'COMPLETED', 0, ?1, 1, ?2),
+            ('old-failed', 'FAILED', 0, ?1, 2, ?3)",
+        rusqlite::params![far, done, failed],
+    )
+    .unwrap();
+}
+
+fn uuids(records: Vec<EventRecord>) -> Vec<String> {
+    records.into_iter().map(|r| r.uuid).collect()
+}
+
+/// Version 3 event records knew neither what they were about nor when they changed: they
+/// are kept and read with neither, and never listed; records written since are listed,
+/// an old one too once claimed again. Runs can be recorded at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_3_file_is_migrated_keeping_event_records_unlisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    version_3_file(&path);
+
+    let ledger = SqliteLedger::open(&path).unwrap();
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    let old = ledger.event_record("old-done").await.unwrap().unwrap();
+    assert_eq!(old.outcome, Some(created("c-1")));
+    assert_eq!((old.about, old.updated_at), (None, None));
+    let every = EventQuery::since(UnixMillis(i64::MIN), 100);
+    assert_eq!(
+        uuids(ledger.events(&every).await.unwrap()),
+        Vec::<String>::new(),
+        "a record from before is never listed"
+    );
+
+    let about = EventAbout {
+        event_type: "user.lifecycle.deactivate".into(),
+        okta_user_id: Some("00u-old".into()),
+        login: Some("Old.Agent@Example.com".into()),
+        published: Some(T0),
+    };
+    match ledger
+        .claim_event("old-done", &about, T0, LEASE)
+        .await
+        .unwrap()
+    {
+        Claim::Completed(r) => assert_eq!((r.about, r.updated_at), (None, None)),
+        other => panic!("the old completion still counts: {other:?}"),
+    }
+    assert_eq!(
+        ledger
+            .claim_event("old-failed", &about, T0, LEASE)
+            .await
+            .unwrap(),
+        Claim::Claimed { attempt: 3 },
+        "a redrive of an old failure counts on"
+    );
+    let later = T0.plus(Duration::from_secs(1));
+    ledger
+        .claim_event("new", &about, later, LEASE)
+        .await
+        .unwrap();
+    ledger
+        .complete_event("new", &created("c-2"), later, LEASE)
+        .await
+        .unwrap();
+
+    let records = ledger.events(&every).await.unwrap();
+    assert_eq!(
+        (records[1].about.as_ref(), records[1].updated_at),
+        (Some(&about), Some(T0))
+    );
+    assert_eq!(uuids(records), ["new", "old-failed"]);
+    let by_login = EventQuery {
+        okta_user: Some("old.agent@example.com".into()),
+        ..EventQuery::since(later, 100)
+    };
+    assert_eq!(uuids(ledger.events(&by_login).await.unwrap()), ["new"]);
+
+    let run = RunRecord {
+        run_id: "run-1".into(),
+        mode: RunMode::DryRun,
+        started_at: T0,
+        finished_at: later,
+        users: 1,
+        changes: 0,
+        revocations: 0,
+        conflicts: 0,
+        queued: 0,
+        stopped_at_cap: None,
+        error: None,
+    };
+    ledger.record_run(&run, LEASE).await.unwrap();
+    assert_eq!(ledger.recent_runs(10).await.unwrap(), [run]);
+
+    // A second open of the migrated file changes nothing.
+    drop(SqliteLedger::open(&path).unwrap());
+    assert_eq!(user_version(&path), SCHEMA_VERSION);
+    assert_eq!(
+        uuids(ledger.events(&every).await.unwrap()),
+        ["new", "old-failed"]
+    );
 }

@@ -637,3 +637,27 @@ fn kill_dash_nine_loses_nothing_acknowledged() {
         "the reopened queue delivers them"
     );
 }
+
+/// The oldest message's send time, in flight or not, is what `status` shows as the
+/// queue's age; an empty queue has none.
+#[tokio::test]
+async fn oldest_sent_at_is_the_oldest_message_still_queued() {
+    let files = Files::new();
+    let q = files.events();
+    assert_eq!(q.oldest_sent_at().unwrap(), None);
+    let before = UnixMillis::now();
+    send(&q, &["a", "b"]).await;
+    let oldest = q.oldest_sent_at().unwrap().expect("two messages queued");
+    assert!(oldest >= before && oldest <= UnixMillis::now(), "{oldest}");
+    let got = q.receive(1, UnixMillis::now()).unwrap();
+    assert_eq!(
+        q.oldest_sent_at().unwrap(),
+        Some(oldest),
+        "a message in flight is still queued"
+    );
+    assert!(q.delete(&got[0].receipt).unwrap());
+    let rest = q.receive(1, UnixMillis::now()).unwrap();
+    assert!(q.oldest_sent_at().unwrap() >= Some(oldest));
+    assert!(q.delete(&rest[0].receipt).unwrap());
+    assert_eq!(q.oldest_sent_at().unwrap(), None);
+}

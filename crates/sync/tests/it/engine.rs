@@ -261,6 +261,16 @@ async fn a_group_add_creates_the_connect_user_with_one_connect_call() {
         .unwrap()
         .unwrap();
     assert_eq!(record.state, EventState::Completed);
+    // What the event is about is kept with it, for `okta-connect events --user`.
+    let about = record
+        .about
+        .clone()
+        .expect("the claim stores what the event is about");
+    assert_eq!(about.event_type, "group.user_membership.add");
+    assert_eq!(about.login.as_deref(), Some("jane.doe@acme.example"));
+    assert!(about.okta_user_id.is_some());
+    assert!(about.published.is_some());
+    assert!(record.updated_at.is_some());
     let Some(Outcome::Converged { converged, .. }) = record.outcome else {
         panic!("not converged: {:?}", record.outcome)
     };
@@ -755,6 +765,74 @@ async fn throttling_is_retried_never_dead_lettered() {
     assert_eq!(rig.users().len(), 1);
 }
 
+/// Every call Connect throttles is counted in the report of the message whose converge
+/// made it, each retry of the converge included: over all reports (those handed back
+/// too, as the worker's metrics line sums them), exactly the 429s Connect answered.
+#[tokio::test]
+async fn each_report_counts_the_connect_throttles_of_its_message() {
+    // CreateUser metered at 2/s with a burst of 2; every other API far above any need.
+    let limits = connect_sim::RateLimits::uniform(RateLimit::new(10_000.0, 10_000))
+        .with_operation(Operation::CreateUser, RateLimit::new(2.0, 2));
+    let sim = Sim::builder()
+        .seed(Seed::default())
+        .rate_limits(limits)
+        .build()
+        .unwrap();
+    let rig = Rig::start(sim).await;
+    let mut worker = rig.worker(config()).await;
+    // Paced far above Connect's quota, so its calls bounce off Connect's bucket.
+    worker.pacing = okta_connect_sync::Pacer::new(okta_connect_core::config::Pacing {
+        requests_per_second: 1000.0,
+        burst: 1000,
+    });
+    const USERS: usize = 12;
+    let mut pending: Vec<Delivery> = messages_of(fixtures::HUNDRED_EVENTS)
+        .into_iter()
+        .take(USERS)
+        .collect();
+    let mut reports = Vec::new();
+    for _ in 0..5 {
+        if pending.is_empty() {
+            break;
+        }
+        let batch = worker.handle_batch(&pending, far_deadline()).await;
+        pending = batch
+            .iter()
+            .zip(&pending)
+            .filter(|(report, _)| report.disposition == Disposition::Retry)
+            .map(|(_, message)| message.clone())
+            .collect();
+        reports.extend(batch);
+    }
+    assert!(pending.is_empty(), "not converging");
+    assert_eq!(rig.users().len(), USERS);
+    assert!(rig.dead_letters().await.is_empty());
+
+    let counters = rig.sim.sim().counters();
+    let refused: u64 = Operation::ALL
+        .into_iter()
+        .map(|op| counters.errors(op, ErrorKind::ThrottlingException))
+        .sum();
+    assert_eq!(
+        counters.errors(Operation::CreateUser, ErrorKind::ThrottlingException),
+        refused,
+        "only CreateUser is metered"
+    );
+    assert!(refused > 0, "Connect throttled the worker");
+    let counted: u64 = reports.iter().map(|r| u64::from(r.connect_throttles)).sum();
+    assert_eq!(counted, refused, "every 429 is in exactly one report");
+    assert!(
+        reports.iter().any(|r| r.connect_throttles >= 2),
+        "one message's retried converges add up: {:?}",
+        reports
+            .iter()
+            .map(|r| r.connect_throttles)
+            .collect::<Vec<_>>()
+    );
+    let json = serde_json::to_value(&reports[0]).unwrap();
+    assert_eq!(json["connect_throttles"], reports[0].connect_throttles);
+}
+
 /// One generated Okta event for the property test.
 #[derive(Debug, Clone)]
 struct Story {
@@ -929,7 +1007,16 @@ fn any_order_and_duplication_across_two_workers_ends_in_the_state_the_newest_fac
                     for r in &settled.reports {
                         assert_ne!(r.disposition, Disposition::DeadLettered, "{:?}", r.reason());
                     }
-                    assert!(settled.pending.is_empty(), "messages still pending");
+                    assert!(
+                        settled.pending.is_empty(),
+                        "messages still pending: {:?}",
+                        settled
+                            .reports
+                            .iter()
+                            .filter(|r| r.disposition == Disposition::Retry)
+                            .map(|r| r.reason())
+                            .collect::<Vec<_>>()
+                    );
                 }
                 // Parked (suspended) users are kept but grant nothing.
                 rig.users()

@@ -234,7 +234,12 @@ async fn a_converge_that_would_outlive_the_invocation_is_handed_back_in_time() {
     );
     let claim = worker
         .ledger
-        .claim_event(&uuid, UnixMillis::now(), Duration::from_secs(60))
+        .claim_event(
+            &uuid,
+            &Default::default(),
+            UnixMillis::now(),
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     assert!(

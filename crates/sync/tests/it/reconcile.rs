@@ -9,7 +9,7 @@ use okta_connect_core::identity::{OktaApp, OktaGroup, OktaUser, OktaUserStatus};
 use okta_connect_core::outcome::StepKind;
 use okta_connect_core::ownership::OKTA_USER_TAG;
 use okta_connect_core::plan::ConnectUser;
-use okta_connect_core::ports::Ledger;
+use okta_connect_core::ports::{Ledger, RunMode};
 use okta_connect_sync::Engine;
 use okta_connect_sync::reconcile::{Action, Run, RunOptions};
 use okta_connect_testkit::fixtures;
@@ -138,7 +138,8 @@ async fn go_live_adopts_the_csv_users_and_creates_the_rest() {
         .directory
         .insert(hand_made(&c.profile.login, AGENT_ROUTING));
 
-    let dry = engine.reconcile(&options(true)).await.unwrap();
+    let dry_options = options(true);
+    let dry = engine.reconcile(&dry_options).await.unwrap();
     assert!(
         matches!(action_of(&dry, &a), Action::Adopt { .. }),
         "{dry:?}"
@@ -186,6 +187,22 @@ async fn go_live_adopts_the_csv_users_and_creates_the_rest() {
         again.users.iter().all(|u| u.action == Action::Unchanged),
         "{again:?}"
     );
+
+    // Each run, the dry one too, is kept for `status`.
+    let runs = engine.ledger.recent_runs(10).await.unwrap();
+    assert_eq!(runs.len(), 3, "{runs:?}");
+    let kept = |id: &str| runs.iter().find(|r| r.run_id == id).unwrap().clone();
+    let dry_kept = kept(&dry_options.run_id);
+    assert_eq!(dry_kept.mode, RunMode::DryRun);
+    assert_eq!(
+        (dry_kept.users, dry_kept.changes, dry_kept.revocations),
+        (3, 3, 1)
+    );
+    let run_kept = kept(&run.run_id);
+    assert_eq!(run_kept.mode, RunMode::InProcess);
+    assert_eq!((run_kept.changes, run_kept.conflicts), (3, 0));
+    assert!(run_kept.finished_at >= run_kept.started_at);
+    assert_eq!(kept(&again.run_id).changes, 0);
 }
 
 #[tokio::test]
@@ -313,6 +330,34 @@ async fn a_removed_mapping_revokes_its_users_and_the_cap_stops_a_mass_revocation
     let run = engine.reconcile(&options(false)).await.unwrap();
     assert_eq!(run.revocations(), 3, "{run:?}");
     assert!(engine.directory.users().is_empty());
+
+    let runs = engine.ledger.recent_runs(10).await.unwrap();
+    let stopped_kept = runs.iter().find(|r| r.run_id == stopped.run_id).unwrap();
+    assert_eq!(stopped_kept.stopped_at_cap, Some(2));
+    assert_eq!(stopped_kept.revocations, 3);
+    assert_eq!(stopped_kept.error, None);
+}
+
+#[tokio::test]
+async fn a_run_that_cannot_read_okta_is_kept_with_its_error() {
+    let engine = rig(config(), org(&[], &[]));
+    let engine = Engine {
+        identity: None::<MemoryIdentity>,
+        ..engine
+    };
+    let failing = options(false);
+    assert!(engine.reconcile(&failing).await.is_err());
+    let runs = engine.ledger.recent_runs(1).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].run_id, failing.run_id);
+    assert!(
+        runs[0]
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("[OktaApi]"),
+        "{runs:?}"
+    );
 }
 
 #[tokio::test]

@@ -33,7 +33,10 @@ use okta_connect_core::fact::{
     Assertion, Fact, OktaStatus, Recorded, SourceRef, UserFacts, UserSnapshot,
 };
 use okta_connect_core::outcome::{Converged, DesiredState, FactKind, Failure, Outcome, StepKind};
-use okta_connect_core::ports::{Claim, ErrorClass, EventRecord, EventState, Ledger, UserRecord};
+use okta_connect_core::ports::{
+    Claim, ErrorClass, EventAbout, EventQuery, EventRecord, EventState, Ledger, RunMode, RunRecord,
+    UserRecord,
+};
 use okta_connect_core::rules::NotRelevant;
 use okta_connect_core::time::UnixMillis;
 
@@ -175,7 +178,7 @@ fn shuffled(len: usize) -> Vec<usize> {
 
 async fn claim<L: Ledger>(ledger: &L, uuid: &str, now: UnixMillis) -> Claim {
     ledger
-        .claim_event(uuid, now, LEASE)
+        .claim_event(uuid, &EventAbout::default(), now, LEASE)
         .await
         .expect("claim_event failed")
 }
@@ -512,9 +515,10 @@ pub async fn finishing_an_unclaimed_event_records_it<L: Ledger>(ledger: &L) {
 /// sees the winner's lease.
 pub async fn concurrent_claims_have_one_winner<L: Ledger>(ledger: &L) {
     let uuid = unique("race");
+    let nothing = EventAbout::default();
     let claims = join_all(
         (0..RACERS)
-            .map(|_| ledger.claim_event(&uuid, T0, LEASE))
+            .map(|_| ledger.claim_event(&uuid, &nothing, T0, LEASE))
             .collect(),
     )
     .await;
@@ -536,7 +540,7 @@ pub async fn concurrent_claims_have_one_winner<L: Ledger>(ledger: &L) {
     let t1 = T0.plus(LEASE);
     let claims = join_all(
         (0..RACERS)
-            .map(|_| ledger.claim_event(&uuid, t1, LEASE))
+            .map(|_| ledger.claim_event(&uuid, &nothing, t1, LEASE))
             .collect(),
     )
     .await;
@@ -911,6 +915,189 @@ pub async fn source_bindings_are_independent_and_read_back<L: Ledger>(ledger: &L
     );
 }
 
+// ---------------------------------------------------------------- listings
+
+/// Where the listing cases' instants start: ten years after [`T0`], which no other case
+/// reaches, so that a ledger shared by every case lists only this case's records there.
+const LISTED: UnixMillis = UnixMillis(T0.0 + 10 * 365 * 24 * 3600 * 1000);
+
+fn about(user: &str, login: &str) -> EventAbout {
+    EventAbout {
+        event_type: "group.user_membership.add".into(),
+        okta_user_id: Some(user.into()),
+        login: Some(login.into()),
+        published: Some(T0),
+    }
+}
+
+async fn claim_about<L: Ledger>(ledger: &L, uuid: &str, about: &EventAbout, now: UnixMillis) {
+    let claim = ledger
+        .claim_event(uuid, about, now, LEASE)
+        .await
+        .expect("claim_event failed");
+    assert!(matches!(claim, Claim::Claimed { .. }), "{claim:?}");
+}
+
+/// A claim stores what the event is about; every change of the record moves
+/// `updated_at`, and a later claim's `about` replaces the earlier one.
+pub async fn event_record_keeps_what_its_claim_is_about<L: Ledger>(ledger: &L) {
+    let uuid = unique("about");
+    let user = unique("00u");
+    let first = about(&user, "old.login@example.com");
+    claim_about(ledger, &uuid, &first, T0).await;
+    let r = record(ledger, &uuid).await;
+    assert_eq!(r.about.as_ref(), Some(&first));
+    assert_eq!(r.updated_at, Some(T0));
+
+    let failed_at = T0.plus(ms(700));
+    ledger
+        .fail_event(&uuid, &permanent("bad profile"), failed_at, RETENTION)
+        .await
+        .expect("fail_event");
+    let r = record(ledger, &uuid).await;
+    assert_eq!(
+        r.about.as_ref(),
+        Some(&first),
+        "failing keeps what it is about"
+    );
+    assert_eq!(r.updated_at, Some(failed_at));
+
+    let second = about(&user, "new.login@example.com");
+    let again = T0.plus(ms(5_000));
+    claim_about(ledger, &uuid, &second, again).await;
+    let done_at = again.plus(ms(300));
+    ledger
+        .complete_event(&uuid, &created("c-about"), done_at, RETENTION)
+        .await
+        .expect("complete_event");
+    let r = record(ledger, &uuid).await;
+    assert_eq!(r.about.as_ref(), Some(&second));
+    assert_eq!(r.updated_at, Some(done_at));
+    assert_eq!((r.state, r.attempts), (EventState::Completed, 2));
+}
+
+/// `events` lists records updated since an instant, newest first, filtered by user (its
+/// Okta id, or its login in any case) and by failure, and cut at the limit.
+pub async fn events_are_listed_newest_first_since_an_instant<L: Ledger>(ledger: &L) {
+    let user = unique("00u");
+    let login = format!("{}@Example.com", unique("Agent"));
+    let mine = about(&user, &login);
+    let other = about(&unique("00u"), &format!("{}@example.com", unique("other")));
+    let at = |seconds: u64| LISTED.plus(Duration::from_secs(seconds));
+
+    let before = unique("listed-before");
+    claim_about(ledger, &before, &mine, at(0)).await;
+    let in_progress = unique("listed-in-progress");
+    claim_about(ledger, &in_progress, &mine, at(10)).await;
+    let completed = unique("listed-completed");
+    claim_about(ledger, &completed, &mine, at(20)).await;
+    ledger
+        .complete_event(&completed, &created("c-listed"), at(21), RETENTION)
+        .await
+        .expect("complete_event");
+    let failed = unique("listed-failed");
+    claim_about(ledger, &failed, &mine, at(30)).await;
+    ledger
+        .fail_event(
+            &failed,
+            &permanent("no such routing profile"),
+            at(31),
+            RETENTION,
+        )
+        .await
+        .expect("fail_event");
+    let someone_else = unique("listed-other");
+    claim_about(ledger, &someone_else, &other, at(25)).await;
+
+    let list = |query: EventQuery| async move {
+        ledger
+            .events(&query)
+            .await
+            .expect("events failed")
+            .into_iter()
+            .map(|r| r.uuid)
+            .collect::<Vec<_>>()
+    };
+    let by_user = |okta_user: &str| EventQuery {
+        okta_user: Some(okta_user.to_string()),
+        ..EventQuery::since(at(5), 100)
+    };
+    let expected = vec![failed.clone(), completed.clone(), in_progress.clone()];
+    assert_eq!(list(by_user(&user)).await, expected, "by Okta id");
+    assert_eq!(
+        list(by_user(&login.to_uppercase())).await,
+        expected,
+        "by login, in any case"
+    );
+    assert_eq!(
+        list(EventQuery {
+            failed_only: true,
+            ..by_user(&user)
+        })
+        .await,
+        vec![failed.clone()]
+    );
+    assert_eq!(
+        list(EventQuery {
+            limit: 2,
+            ..by_user(&user)
+        })
+        .await,
+        vec![failed.clone(), completed.clone()]
+    );
+    assert_eq!(
+        list(EventQuery::since(at(5), 100)).await,
+        vec![failed, someone_else, completed, in_progress],
+        "every user's, newest first"
+    );
+    assert!(
+        list(EventQuery::since(at(32), 100)).await.is_empty(),
+        "nothing was updated after the last failure"
+    );
+    let records = ledger.events(&by_user(&user)).await.expect("events failed");
+    assert!(records.iter().all(|r| r.about.as_ref() == Some(&mine)));
+    assert_eq!(records[0].updated_at, Some(at(31)));
+}
+
+fn run_record(run_id: &str, mode: RunMode, started_at: UnixMillis) -> RunRecord {
+    RunRecord {
+        run_id: run_id.into(),
+        mode,
+        started_at,
+        finished_at: started_at.plus(ms(42_000)),
+        users: 10_000,
+        changes: 12,
+        revocations: 2,
+        conflicts: 1,
+        queued: 12,
+        stopped_at_cap: None,
+        error: None,
+    }
+}
+
+/// Reconcile runs come back newest first, as recorded; recording a run again replaces it.
+pub async fn reconcile_runs_are_listed_newest_first<L: Ledger>(ledger: &L) {
+    let base = LISTED.plus(Duration::from_secs(365 * 24 * 3600));
+    let first = run_record(&unique("run"), RunMode::DryRun, base);
+    let third = run_record(&unique("run"), RunMode::Queued, base.plus(ms(3_000)));
+    let mut second = run_record(&unique("run"), RunMode::InProcess, base.plus(ms(2_000)));
+    for run in [&first, &third, &second] {
+        ledger.record_run(run, RETENTION).await.expect("record_run");
+    }
+    second.stopped_at_cap = Some(50);
+    second.error = Some("Okta refused the request: missing okta.groups.read".into());
+    ledger
+        .record_run(&second, RETENTION)
+        .await
+        .expect("record_run again");
+
+    let runs = ledger.recent_runs(2).await.expect("recent_runs");
+    assert_eq!(runs, vec![third.clone(), second.clone()]);
+    let runs = ledger.recent_runs(10).await.expect("recent_runs");
+    let at = runs.iter().position(|r| r.run_id == first.run_id);
+    assert_eq!(at, Some(2), "the oldest of the three comes third: {runs:?}");
+}
+
 /// Expands to one `#[tokio::test]` per contract case, in a module named by the first
 /// argument. See the module documentation for the two forms.
 #[macro_export]
@@ -950,6 +1137,9 @@ macro_rules! ledger_contract_tests {
                 concurrent_user_leases_have_one_winner
                 source_binding_by_event_is_kept_and_by_api_replaced
                 source_bindings_are_independent_and_read_back
+                event_record_keeps_what_its_claim_is_about
+                events_are_listed_newest_first_since_an_instant
+                reconcile_runs_are_listed_newest_first
             );
         }
     };
