@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::commands::dlq::Letter;
 use crate::commands::events::user_cell;
 use crate::commands::target::Target;
+use crate::commands::user::FactLine;
 use crate::output::{self, Report, Table};
 
 /// Dead letters searched for the event.
@@ -35,6 +36,8 @@ pub struct EventReport {
     /// `None`: the ledger has no record (never processed, or expired), or no ledger
     /// was named (`ledger_read` false).
     pub record: Option<EventRecord>,
+    /// The fact it asserted, while that is still its user's newest of its kind.
+    pub fact: Option<FactLine>,
     pub ledger_read: bool,
     /// Its messages in the dead-letter queue (usually none or one).
     pub dead_letters: Vec<Letter>,
@@ -127,6 +130,9 @@ impl Report for EventReport {
             for row in self.record.iter().flat_map(record_rows) {
                 ledger.row(row);
             }
+            if let Some(fact) = &self.fact {
+                ledger.row(["fact (still the newest)".to_string(), fact.says.clone()]);
+            }
             tables.push(ledger);
         }
         if self.dead_letters_read {
@@ -165,6 +171,13 @@ impl Report for EventReport {
             lines.push(format!("Raw JSON of dead letter {}:", letter.message_id));
             lines.push(raw);
         }
+        if self.record.is_some() && self.dead_letters.is_empty() {
+            lines.push(
+                "The raw event is kept only while it is dead-lettered; the ledger keeps what \
+                 it is about and what it ended in."
+                    .into(),
+            );
+        }
         if !self.ledger_read {
             lines.push("Ledger not read: name it with --ledger-table.".into());
         }
@@ -187,6 +200,23 @@ pub async fn inspect(target: &Target, uuid: &str) -> anyhow::Result<EventReport>
         Some(ledger) => ledger.event_record(uuid).await?,
         None => None,
     };
+    // The fact the event asserted, while it is still its user's newest of its kind (a
+    // newer event's fact replaces it; the ledger keeps no history).
+    let user = record
+        .as_ref()
+        .and_then(|r| r.about.as_ref())
+        .and_then(|a| a.okta_user_id.clone());
+    let fact = match (&ledger, user) {
+        (Some(ledger), Some(user)) => ledger
+            .user_record(&user)
+            .await?
+            .facts
+            .facts
+            .into_values()
+            .find(|f| f.event_uuid == uuid)
+            .map(|fact| FactLine::of(&fact)),
+        _ => None,
+    };
     let dead_letters = match &queue {
         Some(queue) => queue
             .dead_letters(SEARCH_CAP)
@@ -200,6 +230,7 @@ pub async fn inspect(target: &Target, uuid: &str) -> anyhow::Result<EventReport>
     Ok(EventReport {
         uuid: uuid.to_string(),
         record,
+        fact,
         ledger_read: ledger.is_some(),
         dead_letters,
         dead_letters_read: queue.is_some(),

@@ -5,13 +5,16 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::io::IsTerminal;
+
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 use okta_connect_core::ports::{EventQueue, EventState, Ledger, QueueConsumer};
 use okta_connect_core::queue::{DeadLetter, Delivery, QueueMessage, Receipt, RedriveMethod};
 use okta_connect_core::time::UnixMillis;
 use serde::Serialize;
 
-use crate::backends::AnyLedger;
+use crate::backends::{AnyLedger, AnyQueue};
 use crate::commands::dlq::Letter;
 use crate::commands::target::{DeadLetterBox, Target};
 use crate::output::{self, Report, Table};
@@ -225,6 +228,7 @@ async fn relay(
     dead_letters: &DeadLetterBox,
     reason: &str,
     max: Option<u64>,
+    bar: &ProgressBar,
 ) -> anyhow::Result<Vec<Letter>> {
     let mut seen = HashSet::new();
     let mut keep = Vec::new();
@@ -261,6 +265,7 @@ async fn relay(
                         .await?;
                     dead_letters.delete(&delivery.receipt).await?;
                     moved.push(letter);
+                    bar.inc(1);
                 } else {
                     keep.push(delivery.receipt);
                 }
@@ -275,8 +280,53 @@ async fn relay(
     result.map(|()| moved)
 }
 
+/// A bar over `total` dead letters on a terminal; hidden with `--json` or when standard
+/// error is not a terminal (then nothing is drawn at all).
+fn progress_bar(show: bool, total: u64) -> ProgressBar {
+    if !show || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} dead letters moved ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// Runs `redrive` while reading the dead-letter queue's count every second into `bar`:
+/// the move task reports only at its end, the queue's count moves as it goes (SQS's
+/// count is approximate, so the bar is too).
+async fn watching<F: std::future::Future>(
+    queue: &AnyQueue,
+    before: u64,
+    bar: &ProgressBar,
+    redrive: F,
+) -> F::Output {
+    if bar.is_hidden() {
+        return redrive.await;
+    }
+    tokio::pin!(redrive);
+    loop {
+        tokio::select! {
+            done = &mut redrive => return done,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {
+                if let Ok(counts) = queue.counts().await {
+                    bar.set_position(before.saturating_sub(counts.dead_lettered));
+                }
+            }
+        }
+    }
+}
+
 /// Runs the redrive `args` describe.
 pub async fn redrive(args: &Args) -> anyhow::Result<Redrive> {
+    redrive_showing(args, false).await
+}
+
+/// [`redrive`], with a progress bar on a terminal when `show`.
+pub async fn redrive_showing(args: &Args, show: bool) -> anyhow::Result<Redrive> {
     let target = &args.target;
     let queue = target.queue().await?.context(
         "name the deployed queues with --queue-url and --dlq-url (and --ledger-table to tell \
@@ -302,13 +352,17 @@ pub async fn redrive(args: &Args) -> anyhow::Result<Redrive> {
             .dead_letter_box()
             .await?
             .context("the dead-letter queue is not named")?;
-        (
-            Some(RedriveMethod::Relay),
-            relay(&dead_letters, reason, args.max).await?,
-            None,
-        )
+        let matching = before.iter().filter(|l| l.reason_matches(reason)).count() as u64;
+        let bar = progress_bar(show, args.max.map_or(matching, |m| m.min(matching)));
+        let moved = relay(&dead_letters, reason, args.max, &bar).await;
+        bar.finish_and_clear();
+        (Some(RedriveMethod::Relay), moved?, None)
     } else {
-        let redriven = queue.redrive(args.max).await?;
+        let total = queue.counts().await?.dead_lettered;
+        let bar = progress_bar(show, args.max.map_or(total, |m| m.min(total)));
+        let redriven = watching(&queue, total, &bar, queue.redrive(args.max)).await;
+        bar.finish_and_clear();
+        let redriven = redriven?;
         // Message ids stay the same in the dead-letter queue: what is gone moved.
         let after: HashSet<String> = queue
             .dead_letters(LIST_CAP)
@@ -343,7 +397,7 @@ pub async fn redrive(args: &Args) -> anyhow::Result<Redrive> {
 }
 
 pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
-    let report = redrive(&args).await?;
+    let report = redrive_showing(&args, !json).await?;
     output::print(&report, json)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -54,6 +54,15 @@ pub struct FactLine {
     pub says: String,
 }
 
+impl FactLine {
+    pub fn of(fact: &Fact) -> Self {
+        Self {
+            says: says(fact),
+            fact: fact.clone(),
+        }
+    }
+}
+
 fn says(fact: &Fact) -> String {
     match &fact.assertion {
         Assertion::Membership { source, member } => format!(
@@ -363,16 +372,7 @@ pub async fn inspect(args: &Args, now: UnixMillis) -> anyhow::Result<UserReport>
     if let Connect::Simulated(server, _) = connect {
         server.shutdown().await.ok();
     }
-    let mut facts: Vec<FactLine> = view
-        .record
-        .facts
-        .facts
-        .values()
-        .map(|fact| FactLine {
-            says: says(fact),
-            fact: fact.clone(),
-        })
-        .collect();
+    let mut facts: Vec<FactLine> = view.record.facts.facts.values().map(FactLine::of).collect();
     facts.sort_by(|a, b| b.fact.recency().cmp(&a.fact.recency()));
     Ok(UserReport {
         query,

@@ -305,6 +305,10 @@ async fn a_dead_lettered_event_is_shown_fixed_redriven_and_run_again() {
     assert_eq!(json["record"]["state"], "COMPLETED");
     assert_eq!(json["record"]["attempts"], 2);
     assert_eq!(json["record"]["outcome"]["outcome"], "converged");
+    assert_eq!(
+        json["fact"]["says"], "member of group amazon_connect (00g1c0nn3ctAgents0d7)",
+        "{json}"
+    );
     assert!(
         json["record"]["outcome"]["connect_user_id"].is_string(),
         "{json}"
@@ -650,6 +654,34 @@ async fn deployed_queues_and_ledger_on_moto() {
     assert_eq!(listed.events.len(), 1);
     assert_eq!(listed.events[0].record.uuid, "w1");
     assert!(listed.events[0].summary.contains("routing profile"));
+
+    // user, on the deployed ledger with a Connect (a simulator standing in for the
+    // instance): found by its login through its event; no facts, so unmanaged.
+    let connect = connect_sim::Sim::builder()
+        .no_throttle()
+        .build()
+        .unwrap()
+        .serve(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap();
+    let shown = user::inspect(
+        &user::Args {
+            user: "A@B.example".into(),
+            target: deployed(),
+            events: 10,
+            connect_endpoint_url: Some(connect.url()),
+        },
+        now.plus(Duration::from_secs(60)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shown.okta_user_id.as_deref(), Some("00u1"));
+    assert!(shown.facts.is_empty());
+    assert_eq!(shown.desired, Some(Desired::Unmanaged));
+    assert_eq!(shown.plan.as_ref().unwrap().action, Action::Unchanged);
+    assert_eq!(shown.events.len(), 1);
+    assert!(shown.connect_read.contains(&connect.url()));
+    connect.shutdown().await.unwrap();
 
     // The same status found through the stack's CloudFormation outputs, by the binary.
     let template = serde_json::json!({
