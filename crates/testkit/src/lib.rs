@@ -13,6 +13,7 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
+pub mod cloudwatch;
 pub mod contract;
 pub mod fixtures;
 pub mod memory;

@@ -7,6 +7,7 @@
 
 mod connect;
 mod ledger;
+mod queue_metrics;
 mod redrive_requests;
 mod sdk_layer;
 mod secrets;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use okta_connect_aws::cloudwatch::{self, MetricsError};
 use okta_connect_core::outcome::{Effect, Outcome};
 use okta_connect_core::ports::{
     EventQuery, EventRecord, EventState, Ledger, QueueConsumer, RunRecord,
@@ -85,20 +86,153 @@ impl std::fmt::Display for Tally {
     }
 }
 
+/// Where the oldest message's age comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OldestSource {
+    /// The local SQLite queue, which keeps each message's send time.
+    Queue,
+    /// SQS, which tells it only as the CloudWatch metric `AWS/SQS`
+    /// `ApproximateAgeOfOldestMessage`, published once a minute.
+    Cloudwatch,
+}
+
+/// The oldest queued message as far as it could be read: [`QueueStatus`]'s `oldest_*`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Oldest {
+    /// `oldest_sent_at`.
+    pub sent_at: Option<UnixMillis>,
+    /// `oldest_known`.
+    pub known: bool,
+    /// `oldest_source`.
+    pub source: OldestSource,
+    /// `oldest_as_of`.
+    pub as_of: Option<UnixMillis>,
+    /// `oldest_unknown_reason`.
+    pub unknown_reason: Option<String>,
+    /// `oldest_error`.
+    pub error: Option<String>,
+}
+
+impl Oldest {
+    /// The local queue's own answer.
+    fn local(sent_at: Option<UnixMillis>) -> Self {
+        Self {
+            sent_at,
+            known: true,
+            source: OldestSource::Queue,
+            as_of: None,
+            unknown_reason: None,
+            error: None,
+        }
+    }
+
+    /// SQS's age of oldest message, unknown for `reason` (and `error`, if a read failed).
+    fn cloudwatch_unknown(reason: impl Into<String>, error: Option<String>) -> Self {
+        Self {
+            sent_at: None,
+            known: false,
+            source: OldestSource::Cloudwatch,
+            as_of: None,
+            unknown_reason: Some(reason.into()),
+            error,
+        }
+    }
+
+    /// What one CloudWatch read of the age told. Never an error: the rest of the status
+    /// is worth showing without it.
+    pub fn from_cloudwatch(read: Result<Option<cloudwatch::QueueAge>, MetricsError>) -> Self {
+        match read {
+            Ok(Some(age)) => Self {
+                // SQS reports 0 for a queue with nothing in it.
+                sent_at: (!age.age.is_zero()).then(|| age.sent_at()),
+                known: true,
+                source: OldestSource::Cloudwatch,
+                as_of: Some(age.at),
+                unknown_reason: None,
+                error: None,
+            },
+            Ok(None) => Self::cloudwatch_unknown(
+                format!(
+                    "no CloudWatch datapoint in the last {} min",
+                    cloudwatch::WINDOW.as_secs() / 60
+                ),
+                None,
+            ),
+            Err(err) => {
+                let reason = match &err {
+                    MetricsError::Denied { operation, .. } => {
+                        format!("cloudwatch:{operation} denied")
+                    }
+                    MetricsError::Unavailable { .. } => "CloudWatch unavailable".to_string(),
+                    MetricsError::Failed { .. } => "CloudWatch read failed".to_string(),
+                };
+                Self::cloudwatch_unknown(reason, Some(err.to_string()))
+            }
+        }
+    }
+}
+
 /// The queue's part of the status.
 #[derive(Debug, Serialize)]
 pub struct QueueStatus {
     pub queue: String,
     #[serde(flatten)]
     pub counts: QueueCounts,
-    /// When the oldest message still queued was sent; `None` when empty, or on SQS,
-    /// which tells it only as the CloudWatch metric `ApproximateAgeOfOldestMessage` (on
-    /// the stack's dashboard).
+    /// When the oldest message still queued was sent; `None` when empty or unknown.
     pub oldest_sent_at: Option<UnixMillis>,
     /// Whether `oldest_sent_at` could be read at all.
     pub oldest_known: bool,
+    /// Where it was read: the local queue itself, or on SQS CloudWatch.
+    pub oldest_source: OldestSource,
+    /// From CloudWatch: the start of the minute of the datapoint read.
+    pub oldest_as_of: Option<UnixMillis>,
+    /// Why it is unknown, in a few words (`cloudwatch:GetMetricData denied` …).
+    pub oldest_unknown_reason: Option<String>,
+    /// The failed read's whole error, when one failed.
+    pub oldest_error: Option<String>,
     /// When the oldest dead letter was put in the dead-letter queue.
     pub oldest_dead_letter_at: Option<UnixMillis>,
+}
+
+impl QueueStatus {
+    /// The queue's counts with `oldest` and `oldest_dead_letter_at`.
+    pub fn new(
+        queue: String,
+        counts: QueueCounts,
+        oldest: Oldest,
+        oldest_dead_letter_at: Option<UnixMillis>,
+    ) -> Self {
+        Self {
+            queue,
+            counts,
+            oldest_sent_at: oldest.sent_at,
+            oldest_known: oldest.known,
+            oldest_source: oldest.source,
+            oldest_as_of: oldest.as_of,
+            oldest_unknown_reason: oldest.unknown_reason,
+            oldest_error: oldest.error,
+            oldest_dead_letter_at,
+        }
+    }
+
+    /// The table's cell for the oldest message, at `now`.
+    fn oldest_cell(&self, now: UnixMillis) -> String {
+        let seen = match (self.oldest_source, self.oldest_as_of) {
+            (OldestSource::Cloudwatch, Some(at)) => format!("CloudWatch, as of {at}"),
+            _ => String::new(),
+        };
+        match (self.oldest_known, self.oldest_sent_at) {
+            (false, _) => format!(
+                "unknown ({})",
+                self.oldest_unknown_reason.as_deref().unwrap_or("not read")
+            ),
+            (true, None) if seen.is_empty() => "(empty)".into(),
+            (true, None) => format!("(empty; {seen})"),
+            (true, Some(at)) if seen.is_empty() => format!("{} old (sent {at})", age(now, at)),
+            (true, Some(at)) => format!("{} old (sent {at}; {seen})", age(now, at)),
+        }
+    }
 }
 
 /// One failure reason, with how often it occurred.
@@ -207,14 +341,7 @@ impl Report for Status {
                 "dead-lettered".to_string(),
                 queue.counts.dead_lettered.to_string(),
             ]);
-            t.row([
-                "oldest message".to_string(),
-                match (queue.oldest_known, queue.oldest_sent_at) {
-                    (false, _) => "see ApproximateAgeOfOldestMessage on the dashboard".into(),
-                    (true, None) => "(empty)".into(),
-                    (true, Some(at)) => format!("{} old (sent {at})", age(self.now, at)),
-                },
-            ]);
+            t.row(["oldest message".to_string(), queue.oldest_cell(self.now)]);
             if let Some(at) = queue.oldest_dead_letter_at {
                 t.row([
                     "oldest dead letter".to_string(),
@@ -292,6 +419,9 @@ impl Report for Status {
                 "Queues not read: name them with --queue-url and --dlq-url, or --stack.".into(),
             );
         }
+        if let Some(error) = self.queue.as_ref().and_then(|q| q.oldest_error.as_ref()) {
+            lines.push(format!("Oldest message not read: {error}."));
+        }
         if self.outcomes.is_none() {
             lines.push("Ledger not read: name it with --ledger-table, or --stack.".into());
         }
@@ -302,6 +432,19 @@ impl Report for Status {
             );
         }
         lines
+    }
+}
+
+/// The SQS queue at `queue_url`'s oldest message, from CloudWatch at `now`.
+async fn sqs_oldest(target: &Target, queue_url: &str, now: UnixMillis) -> Oldest {
+    let Some(name) = cloudwatch::queue_name_of(queue_url) else {
+        return Oldest::cloudwatch_unknown("the queue URL names no queue", None);
+    };
+    match target.queue_metrics().await {
+        Ok(metrics) => Oldest::from_cloudwatch(metrics.oldest_message_age(name, now).await),
+        // The queues were just read with the same settings, so this is unlikely; still
+        // no reason to hide the rest of the status.
+        Err(err) => Oldest::cloudwatch_unknown("CloudWatch not reached", Some(format!("{err:#}"))),
     }
 }
 
@@ -329,17 +472,18 @@ pub async fn read(target: &Target, now: UnixMillis) -> anyhow::Result<Status> {
                 .filter_map(|d| d.reason().map(|r| r.failed_at).or(d.sent_at))
                 .min();
             letters = dead.iter().map(Letter::of).collect();
-            let (oldest_known, oldest_sent_at) = match queue {
-                AnyQueue::Local(local) => (true, local.source().oldest_sent_at()?),
-                AnyQueue::Sqs { .. } => (false, None),
+            let oldest = match queue {
+                AnyQueue::Local(local) => Oldest::local(local.source().oldest_sent_at()?),
+                AnyQueue::Sqs { producer, .. } => {
+                    sqs_oldest(target, producer.queue_url(), now).await
+                }
             };
-            Some(QueueStatus {
-                queue: target.queue_name(),
+            Some(QueueStatus::new(
+                target.queue_name(),
                 counts,
-                oldest_sent_at,
-                oldest_known,
+                oldest,
                 oldest_dead_letter_at,
-            })
+            ))
         }
     };
     let (outcomes, capped, failed, last_reconcile) = match &ledger {
@@ -380,4 +524,100 @@ pub async fn run(args: Args, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use okta_connect_aws::cloudwatch::{QueueAge, READ};
+
+    const NOW: UnixMillis = UnixMillis(1_790_000_000_000);
+
+    fn queue(oldest: Oldest) -> QueueStatus {
+        QueueStatus::new("q".into(), QueueCounts::default(), oldest, None)
+    }
+
+    #[test]
+    fn a_cloudwatch_datapoint_gives_the_send_time_and_says_so() {
+        let at = NOW.minus(Duration::from_secs(120));
+        let q = queue(Oldest::from_cloudwatch(Ok(Some(QueueAge {
+            age: Duration::from_secs(300),
+            at,
+        }))));
+        assert!(q.oldest_known);
+        assert_eq!(q.oldest_sent_at, Some(at.minus(Duration::from_secs(300))));
+        assert_eq!(q.oldest_source, OldestSource::Cloudwatch);
+        assert_eq!(q.oldest_as_of, Some(at));
+        assert_eq!(
+            q.oldest_cell(NOW),
+            format!(
+                "7 min old (sent {}; CloudWatch, as of {at})",
+                at.minus(Duration::from_secs(300))
+            )
+        );
+        // Age 0 is SQS's value for an empty queue.
+        let empty = queue(Oldest::from_cloudwatch(Ok(Some(QueueAge {
+            age: Duration::ZERO,
+            at,
+        }))));
+        assert!(empty.oldest_known && empty.oldest_sent_at.is_none());
+        assert_eq!(
+            empty.oldest_cell(NOW),
+            format!("(empty; CloudWatch, as of {at})")
+        );
+    }
+
+    #[test]
+    fn a_failed_or_empty_read_is_unknown_with_its_reason() {
+        let denied = queue(Oldest::from_cloudwatch(Err(MetricsError::Denied {
+            operation: READ,
+            queue: "q".into(),
+            region: "eu-west-1".into(),
+            detail: "AccessDenied: no (HTTP 403)".into(),
+        })));
+        assert!(!denied.oldest_known && denied.oldest_sent_at.is_none());
+        assert_eq!(
+            denied.oldest_cell(NOW),
+            "unknown (cloudwatch:GetMetricData denied)"
+        );
+        let error = denied.oldest_error.as_deref().unwrap();
+        assert!(error.contains("AccessDenied: no (HTTP 403)"), "{error}");
+        let json = serde_json::to_value(&denied).unwrap();
+        assert_eq!(json["oldest_known"], false);
+        assert_eq!(json["oldest_source"], "cloudwatch");
+        assert_eq!(
+            json["oldest_unknown_reason"],
+            "cloudwatch:GetMetricData denied"
+        );
+
+        let unavailable = queue(Oldest::from_cloudwatch(Err(MetricsError::Unavailable {
+            operation: READ,
+            queue: "q".into(),
+            region: "r".into(),
+            detail: "timeout".into(),
+        })));
+        assert_eq!(
+            unavailable.oldest_cell(NOW),
+            "unknown (CloudWatch unavailable)"
+        );
+
+        let none = queue(Oldest::from_cloudwatch(Ok(None)));
+        assert!(!none.oldest_known && none.oldest_error.is_none());
+        assert_eq!(
+            none.oldest_cell(NOW),
+            "unknown (no CloudWatch datapoint in the last 15 min)"
+        );
+    }
+
+    #[test]
+    fn the_local_queue_answers_itself() {
+        let sent = NOW.minus(Duration::from_secs(30));
+        let q = queue(Oldest::local(Some(sent)));
+        assert_eq!(q.oldest_cell(NOW), format!("30 s old (sent {sent})"));
+        assert_eq!(q.oldest_source, OldestSource::Queue);
+        assert_eq!(queue(Oldest::local(None)).oldest_cell(NOW), "(empty)");
+        let json = serde_json::to_value(queue(Oldest::local(None))).unwrap();
+        assert_eq!(json["oldest_source"], "queue");
+        assert_eq!(json["oldest_known"], true);
+    }
 }

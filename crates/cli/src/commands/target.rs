@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, anyhow, bail};
 use okta_connect_aws::cloudformation::{Stack, StackError, StackOutputs};
+use okta_connect_aws::cloudwatch::QueueMetrics;
 use okta_connect_aws::dynamodb::DynamoLedger;
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
@@ -252,6 +253,12 @@ impl Target {
                 ..AwsSettings::default()
             },
         })
+    }
+
+    /// The deployed queue's CloudWatch metrics, read with the same AWS settings (and
+    /// emulator) as the queues and the ledger.
+    pub async fn queue_metrics(&self) -> anyhow::Result<QueueMetrics> {
+        Ok(QueueMetrics::from_config(&sdk::load(&self.aws()?).await))
     }
 
     /// The SQLite file of the state folder; an error, not a new empty file, when it is

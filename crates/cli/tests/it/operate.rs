@@ -598,15 +598,36 @@ async fn deployed_queues_and_ledger_on_moto() {
         .record_run(&run, Duration::from_secs(3600))
         .await
         .unwrap();
-    let health = status::read(&deployed(), now.plus(Duration::from_secs(60)))
-        .await
-        .unwrap();
+    // SQS tells the age of its oldest message only as a CloudWatch metric: none yet …
+    let later = now.plus(Duration::from_secs(60));
+    let health = status::read(&deployed(), later).await.unwrap();
+    let queue = health.queue.as_ref().unwrap();
+    assert!(!queue.oldest_known && queue.oldest_sent_at.is_none());
+    assert_eq!(queue.oldest_source, status::OldestSource::Cloudwatch);
+    assert_eq!(
+        queue.oldest_unknown_reason.as_deref(),
+        Some("no CloudWatch datapoint in the last 15 min")
+    );
+    // … then the datapoint SQS would publish for the queue, named by its URL.
+    let published = now.minus(Duration::from_secs(30));
+    okta_connect_testkit::cloudwatch::put_queue_age(
+        &aws,
+        "operate",
+        published,
+        Duration::from_secs(600),
+    )
+    .await;
+    let health = status::read(&deployed(), later).await.unwrap();
     assert!(health.needs_attention());
     let queue = health.queue.as_ref().unwrap();
     assert_eq!(queue.counts.dead_lettered, 2);
-    assert!(
-        !queue.oldest_known,
-        "SQS tells the age only through CloudWatch"
+    let minute = UnixMillis(published.0 - published.0.rem_euclid(60_000));
+    assert!(queue.oldest_known, "{:?}", queue.oldest_unknown_reason);
+    assert_eq!(queue.oldest_source, status::OldestSource::Cloudwatch);
+    assert_eq!(queue.oldest_as_of, Some(minute));
+    assert_eq!(
+        queue.oldest_sent_at,
+        Some(minute.minus(Duration::from_secs(600)))
     );
     assert_eq!(queue.oldest_dead_letter_at, Some(now));
     let outcomes = health.outcomes.as_ref().unwrap();
@@ -634,12 +655,16 @@ async fn deployed_queues_and_ledger_on_moto() {
     let text = output::render(&health);
     for words in [
         "Needs attention",
-        "ApproximateAgeOfOldestMessage",
+        &format!(
+            "old (sent {}; CloudWatch, as of {minute})",
+            minute.minus(Duration::from_secs(600))
+        ),
         "run-1",
         "queued for the worker",
     ] {
         assert!(text.contains(words), "{words} missing in\n{text}");
     }
+    assert!(!text.contains("unknown"), "{text}");
 
     // events: the failed one, found by the login in another case.
     let listed = events::list(
@@ -709,6 +734,10 @@ async fn deployed_queues_and_ledger_on_moto() {
     assert_eq!(code, 1, "dead letters need attention: {json}");
     assert_eq!(json["queue"]["dead_lettered"], 2);
     assert_eq!(json["queue"]["queue"], queue_url.as_str());
+    // The binary reads the age at its own clock: the datapoint is minutes old at most.
+    assert_eq!(json["queue"]["oldest_known"], true, "{json}");
+    assert_eq!(json["queue"]["oldest_source"], "cloudwatch");
+    assert_eq!(json["queue"]["oldest_as_of"], minute.0);
     assert_eq!(json["outcomes"]["failed"], 1);
     assert_eq!(json["last_reconcile"]["run_id"], "run-1");
     let (code, json) = cli_with(
