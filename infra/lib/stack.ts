@@ -657,6 +657,54 @@ export class OktaConnectStack extends Stack {
       });
     }
     // ---- What the operator needs afterwards ----------------------------------------
+    // What the operator's commands (`okta-connect status|events|event|user|dlq|redrive
+    // --stack NAME`) call, for the people who run the pipeline: attach it to their role
+    // or group. Reads, and moving dead letters back to the queue; nothing that writes
+    // Connect or the ledger.
+    const operatorUsers = `${instanceArn}/agent/*`;
+    const operatorPolicy = new iam.ManagedPolicy(this, 'OperatorPolicy', {
+      description: `okta-connect operator commands for stack ${this.stackName}: read the queues, ledger and Connect users; redrive the DLQ`,
+      statements: [
+        new iam.PolicyStatement({ sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: [this.stackId] }),
+        new iam.PolicyStatement({
+          sid: 'QueueCounts',
+          actions: ['sqs:GetQueueAttributes'],
+          resources: [this.queue.queueArn, this.deadLetterQueue.queueArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadAndRedriveDeadLetters',
+          actions: [
+            'sqs:ReceiveMessage',
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:StartMessageMoveTask',
+            'sqs:ListMessageMoveTasks',
+          ],
+          resources: [this.deadLetterQueue.queueArn],
+        }),
+        new iam.PolicyStatement({ sid: 'RedriveToTheQueue', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+        new iam.PolicyStatement({
+          sid: 'ReadTheLedger',
+          actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [this.ledger.tableArn, `${this.ledger.tableArn}/index/${EVENTS_INDEX.name}`],
+        }),
+        // GetMetricData has no resource-level permissions: "*" is its only form.
+        new iam.PolicyStatement({ sid: 'QueueAge', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }),
+        new iam.PolicyStatement({ sid: 'SearchConnectUsers', actions: ['connect:SearchUsers'], resources: [instanceArn] }),
+        new iam.PolicyStatement({ sid: 'DescribeConnectUsers', actions: ['connect:DescribeUser'], resources: [operatorUsers] }),
+      ],
+    });
+    Validations.of(operatorPolicy).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:GetMetricData supports no resource-level permission: "*" is its only form.',
+      },
+      ...connectWildcardAcks(instanceArn, config).filter((ack) => ack.id.endsWith('/agent/*]')),
+    );
+    new CfnOutput(this, 'OperatorPolicyArn', {
+      description: 'Attach to the operators\' role or group: what okta-connect status/events/event/user/dlq/redrive need',
+      value: operatorPolicy.managedPolicyArn,
+    });
     new CfnOutput(this, 'QueueUrl', { value: this.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueArn', {

@@ -278,6 +278,44 @@ describe('the stack from the repository config.ini', () => {
       assert.deepEqual(worker, expected);
     });
 
+    it('operators: a managed policy attached to nothing, with exactly what the operator commands call', () => {
+      const [policyId, policy] = only(t, 'AWS::IAM::ManagedPolicy');
+      for (const key of ['Roles', 'Users', 'Groups']) assert.equal(policy.Properties[key], undefined, key);
+      const statements = (policy.Properties.PolicyDocument.Statement as any[]).map((s) => ({
+        sid: s.Sid,
+        actions: [s.Action].flat().sort(),
+        resources: [s.Resource].flat().map(flat).sort(),
+      }));
+      const queue = `\${${id(b.stack.queue)}.Arn}`;
+      const dlq = `\${${id(b.stack.deadLetterQueue)}.Arn}`;
+      const ledger = `\${${id(b.stack.ledger)}.Arn}`;
+      assert.deepEqual(statements, [
+        { sid: 'FindTheStack', actions: ['cloudformation:DescribeStacks'], resources: ['${AWS::StackId}'] },
+        { sid: 'QueueCounts', actions: ['sqs:GetQueueAttributes'], resources: [queue, dlq].sort() },
+        {
+          sid: 'ReadAndRedriveDeadLetters',
+          actions: [
+            'sqs:ChangeMessageVisibility',
+            'sqs:DeleteMessage',
+            'sqs:ListMessageMoveTasks',
+            'sqs:ReceiveMessage',
+            'sqs:StartMessageMoveTask',
+          ],
+          resources: [dlq],
+        },
+        { sid: 'RedriveToTheQueue', actions: ['sqs:SendMessage'], resources: [queue] },
+        {
+          sid: 'ReadTheLedger',
+          actions: ['dynamodb:GetItem', 'dynamodb:Query'],
+          resources: [ledger, `${ledger}/index/${EVENTS_INDEX.name}`],
+        },
+        { sid: 'QueueAge', actions: ['cloudwatch:GetMetricData'], resources: ['*'] },
+        { sid: 'SearchConnectUsers', actions: ['connect:SearchUsers'], resources: [ARN] },
+        { sid: 'DescribeConnectUsers', actions: ['connect:DescribeUser'], resources: [`${ARN}/agent/*`] },
+      ]);
+      assert.equal(flat(t.toJSON().Outputs.OperatorPolicyArn.Value), `\${${policyId}}`);
+    });
+
     it('worker may tag users with its two ownership tag keys only', () => {
       const statements = Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
         (p) => p.Properties.PolicyDocument.Statement as any[],
