@@ -53,6 +53,7 @@ export const RECONCILE_METRICS = {
   revocations: 'ReconcileRevocations',
   conflicts: 'ReconcileConflicts',
   stoppedAtCap: 'ReconcileStoppedAtCap',
+  connectThrottles: 'ReconcileConnectThrottles',
 } as const;
 
 /** One of this stack's own metrics. */
@@ -223,6 +224,7 @@ export function addDashboard(stack: Stack, props: DashboardProps): cloudwatch.Da
         [
           own(r.conflicts, 'Sum', 'conflicts', RUN_PERIOD),
           own(r.stoppedAtCap, 'Sum', 'stopped at the revocation cap', RUN_PERIOD),
+          own(r.connectThrottles, 'Sum', 'SearchUsers pages throttled (retried)', RUN_PERIOD),
           props.reconcile.metricErrors({ period: RUN_PERIOD, statistic: 'Sum', label: 'failed runs' }),
         ],
         { width: FULL / 2 },

@@ -159,6 +159,7 @@ describe('the dashboard', () => {
     assert.deepEqual(series(graph(all, 'Reconcile problems')), [
       hour(RECONCILE_METRICS.conflicts),
       hour(RECONCILE_METRICS.stoppedAtCap),
+      hour(RECONCILE_METRICS.connectThrottles),
       `AWS/Lambda/Errors FunctionName=\${${b.stack.getLogicalId(b.stack.reconcile!.node.defaultChild as any)}} Sum`,
     ]);
     for (const w of all.filter((w) => w.properties.title?.startsWith('Reconcile'))) {

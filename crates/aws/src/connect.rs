@@ -26,6 +26,8 @@
 //! with tags) and `connect:SearchUsers`.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::SdkConfig;
 use aws_sdk_connect::Client;
@@ -57,6 +59,9 @@ pub struct ConnectDirectory {
     client: Client,
     instance_id: String,
     requests: RequestCounter,
+    /// SearchUsers pages Connect throttled and this adapter asked again: such 429s never
+    /// reach the caller, so they are counted here (shared by clones).
+    search_throttles: Arc<AtomicU64>,
 }
 
 impl ConnectDirectory {
@@ -68,6 +73,7 @@ impl ConnectDirectory {
             client: sdk::connect_client(config, &requests),
             instance_id: instance_id.into(),
             requests,
+            search_throttles: Arc::default(),
         }
     }
 
@@ -79,6 +85,7 @@ impl ConnectDirectory {
             client: sdk::counted_connect_client(&client, &requests),
             instance_id: instance_id.into(),
             requests,
+            search_throttles: Arc::default(),
         }
     }
 
@@ -95,6 +102,13 @@ impl ConnectDirectory {
     /// the wire, one per attempt).
     pub fn requests(&self) -> u64 {
         self.requests.get()
+    }
+
+    /// SearchUsers pages Connect throttled that this directory and its clones asked
+    /// again (each wait counted once). Such throttles never reach the caller, so a paced
+    /// caller's own count misses them: add this one.
+    pub fn search_throttles(&self) -> u64 {
+        self.search_throttles.load(Ordering::Relaxed)
     }
 }
 
@@ -503,6 +517,7 @@ impl UserDirectory for ConnectDirectory {
                 match answer {
                     Err(DirectoryError::Throttled(_)) if throttled < SEARCH_THROTTLE_RETRIES => {
                         throttled += 1;
+                        self.search_throttles.fetch_add(1, Ordering::Relaxed);
                         tokio::time::sleep(wait).await;
                         wait = wait.saturating_mul(2);
                     }

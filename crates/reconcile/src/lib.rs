@@ -73,6 +73,8 @@ pub struct Summary {
     pub plan: Vec<UserPlan>,
     /// Whether `plan` was cut at [`MAX_LISTED`].
     pub plan_truncated: bool,
+    /// SearchUsers pages Connect throttled during the run, each asked again.
+    pub connect_throttles: u64,
 }
 
 impl Summary {
@@ -93,6 +95,7 @@ impl Summary {
             stopped_at_cap: run.stopped_at_cap,
             plan_truncated: listed.next().is_some(),
             plan,
+            connect_throttles: 0,
         }
     }
 
@@ -107,6 +110,10 @@ impl Summary {
             .count(
                 "ReconcileStoppedAtCap",
                 usize::from(self.stopped_at_cap.is_some()),
+            )
+            .count(
+                "ReconcileConnectThrottles",
+                usize::try_from(self.connect_throttles).unwrap_or(usize::MAX),
             )
             .property("runId", self.run_id.clone())
     }
@@ -167,6 +174,8 @@ impl Reconciler {
             max_revocations: usize::try_from(cap).unwrap_or(usize::MAX),
             only: None,
         };
+        // Reserved concurrency 1: no other run shares this directory meanwhile.
+        let throttled_before = self.engine.directory.search_throttles();
         let run = self
             .engine
             .reconcile_queued(&options, &self.queue, &|_| {})
@@ -174,7 +183,13 @@ impl Reconciler {
         for line in &run.users {
             log_line(&run.run_id, line);
         }
-        Ok(Summary::of(&run))
+        let mut summary = Summary::of(&run);
+        summary.connect_throttles = self
+            .engine
+            .directory
+            .search_throttles()
+            .saturating_sub(throttled_before);
+        Ok(summary)
     }
 }
 
@@ -321,7 +336,8 @@ mod tests {
             queued: 0,
             users,
         };
-        let summary = Summary::of(&run);
+        let mut summary = Summary::of(&run);
+        summary.connect_throttles = 3;
         assert_eq!(summary.users, MAX_LISTED + 7);
         assert_eq!(summary.changes, MAX_LISTED + 6);
         assert_eq!(summary.revocations, 1);
@@ -330,6 +346,7 @@ mod tests {
         let metrics: serde_json::Value =
             serde_json::from_str(&summary.metrics("S", UnixMillis(5)).to_line()).unwrap();
         assert_eq!(metrics["ReconcileStoppedAtCap"], 1.0);
+        assert_eq!(metrics["ReconcileConnectThrottles"], 3.0);
         assert_eq!(metrics["runId"], "r");
     }
 }

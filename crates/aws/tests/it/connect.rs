@@ -284,7 +284,13 @@ async fn a_failed_search_page_fails_the_search() {
         ErrorKind::ThrottlingException,
         1,
     ));
+    let before = d.search_throttles();
     assert!(d.search(&UserFilter::All).await.is_ok());
+    assert_eq!(
+        d.search_throttles(),
+        before + 1,
+        "the absorbed 429 is counted"
+    );
     // ... but not for ever.
     sim.fail_next(ScriptedFault::new(
         Operation::SearchUsers,
@@ -293,6 +299,11 @@ async fn a_failed_search_page_fails_the_search() {
     ));
     let err = d.search(&UserFilter::All).await.unwrap_err();
     assert!(matches!(err, DirectoryError::Throttled(_)), "{err:?}");
+    assert_eq!(
+        d.search_throttles(),
+        before + 1 + 4,
+        "four waits before the fifth 429 is returned"
+    );
     sim.fail_next(ScriptedFault::new(
         Operation::TagResource,
         ErrorKind::ThrottlingException,
