@@ -90,6 +90,8 @@ pub struct Settled {
     pub reports: Vec<Report>,
     /// Messages still handed back when the rounds ran out.
     pub pending: Vec<Delivery>,
+    /// The last report of each message in `pending` (why it was handed back).
+    pub retried: Vec<Report>,
     /// Delivery rounds used.
     pub rounds: usize,
 }
@@ -265,7 +267,10 @@ where
     /// Delivers `messages` the way an SQS event source does: batches of `batch_size`,
     /// one invocation (of `invocation` length) at a time, redelivering whatever is handed
     /// back, until nothing is or `max_rounds` rounds have run. For benchmarks, tests and
-    /// one-shot runs; a live queue does this with its visibility timeout.
+    /// one-shot runs; a live queue does this with its visibility timeout. Like that
+    /// timeout, a pause comes between a round that handed messages back and the next
+    /// (from `first_backoff`, doubling up to 1 s): redelivered at once, a message whose
+    /// event another worker holds would use up every round before that worker is done.
     pub async fn settle(
         &self,
         messages: Vec<Delivery>,
@@ -277,9 +282,15 @@ where
             pending: messages,
             ..Settled::default()
         };
+        let mut pause = self.settings.first_backoff;
         while !settled.pending.is_empty() && settled.rounds < max_rounds {
+            if settled.rounds > 0 {
+                tokio::time::sleep(pause).await;
+                pause = pause.saturating_mul(2).min(Duration::from_secs(1));
+            }
             settled.rounds += 1;
             let mut again = Vec::new();
+            settled.retried.clear();
             for batch in settled.pending.chunks(batch_size.max(1)) {
                 let reports = self.handle_batch(batch, Instant::now() + invocation).await;
                 // `handle_batch` reports in input order.
@@ -288,6 +299,7 @@ where
                         let mut message = message.clone();
                         message.receive_count += 1;
                         again.push(message);
+                        settled.retried.push(report);
                     } else {
                         settled.reports.push(report);
                     }

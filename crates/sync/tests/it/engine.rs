@@ -1011,9 +1011,8 @@ fn any_order_and_duplication_across_two_workers_ends_in_the_state_the_newest_fac
                         settled.pending.is_empty(),
                         "messages still pending: {:?}",
                         settled
-                            .reports
+                            .retried
                             .iter()
-                            .filter(|r| r.disposition == Disposition::Retry)
                             .map(|r| r.reason())
                             .collect::<Vec<_>>()
                     );
