@@ -2,7 +2,7 @@
 //! how the operator's commands find the queues and the ledger of a stack by its name.
 //!
 //! Every call has the client's operation and attempt timeouts ([`sdk::load`] sets
-//! them; a configuration without an operation timeout gets [`AwsSettings`]'s default
+//! them; a configuration without an operation timeout gets [`sdk::AwsSettings`]'s default
 //! ones here), so a lookup never hangs.
 //!
 //! # How errors are classified
@@ -40,7 +40,7 @@ use aws_sdk_cloudformation::types::StackStatus;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use okta_connect_core::ports::ErrorClass;
 
-use crate::sdk::{self, AwsSettings, Classified, HttpResponse, RequestCounter, SdkError};
+use crate::sdk::{self, Classified, HttpResponse, RequestCounter, SdkError};
 
 /// Why a stack's outputs could not be read. Every variant names the stack and the
 /// region it was looked for in.
@@ -117,17 +117,8 @@ impl StackOutputs {
     /// A reader with a client built from `config` (see [`sdk::load`]).
     pub fn from_config(config: &SdkConfig) -> Self {
         let requests = RequestCounter::new();
-        let mut builder =
-            aws_sdk_cloudformation::config::Builder::from(config).interceptor(requests.clone());
-        if config
-            .timeout_config()
-            .and_then(|t| t.operation_timeout())
-            .is_none()
-        {
-            builder = builder.timeout_config(AwsSettings::default().timeout_config());
-        }
         Self {
-            client: Client::from_conf(builder.build()),
+            client: sdk::cloudformation_client(config, &requests),
             requests,
         }
     }
@@ -136,17 +127,8 @@ impl StackOutputs {
     /// the default timeouts if it has no operation timeout).
     pub fn new(client: &Client) -> Self {
         let requests = RequestCounter::new();
-        let mut builder = client.config().to_builder().interceptor(requests.clone());
-        if client
-            .config()
-            .timeout_config()
-            .and_then(|t| t.operation_timeout())
-            .is_none()
-        {
-            builder = builder.timeout_config(AwsSettings::default().timeout_config());
-        }
         Self {
-            client: Client::from_conf(builder.build()),
+            client: sdk::counted_cloudformation_client(client, &requests),
             requests,
         }
     }
@@ -163,10 +145,7 @@ impl StackOutputs {
 
     /// The region requests go to, for messages (`"(no region)"` when none is set).
     pub fn region(&self) -> String {
-        self.client
-            .config()
-            .region()
-            .map_or_else(|| "(no region)".to_string(), |r| r.to_string())
+        sdk::region_name(self.client.config().region())
     }
 
     /// Every output of stack `stack_name` (a stack name or stack id), key → value, with
@@ -346,6 +325,7 @@ fn stack_error(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdk::AwsSettings;
     use aws_sdk_cloudformation::error::ErrorMetadata;
     use aws_smithy_runtime_api::client::result::{ConstructionFailure, TimeoutError};
     use aws_smithy_runtime_api::http::StatusCode;

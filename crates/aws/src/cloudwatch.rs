@@ -8,7 +8,7 @@
 //! inactive queue, or SQS not yet publishing for a new one).
 //!
 //! Every call has the client's operation and attempt timeouts ([`sdk::load`] sets
-//! them; a configuration without an operation timeout gets [`AwsSettings`]'s default
+//! them; a configuration without an operation timeout gets [`sdk::AwsSettings`]'s default
 //! ones here), so a status never hangs on CloudWatch.
 //!
 //! # How errors are classified
@@ -44,7 +44,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use okta_connect_core::ports::ErrorClass;
 use okta_connect_core::time::UnixMillis;
 
-use crate::sdk::{self, AwsSettings, Classified, HttpResponse, RequestCounter, SdkError};
+use crate::sdk::{self, Classified, HttpResponse, RequestCounter, SdkError};
 
 /// The namespace SQS publishes its queue metrics in.
 pub const NAMESPACE: &str = "AWS/SQS";
@@ -147,18 +147,8 @@ impl QueueMetrics {
     /// A reader with a client built from `config` (see [`sdk::load`]).
     pub fn from_config(config: &SdkConfig) -> Self {
         let requests = RequestCounter::new();
-        let mut builder =
-            aws_sdk_cloudwatch::config::Builder::from(config).interceptor(requests.clone());
-        // A configuration made elsewhere may have no timeouts; a status must not hang.
-        if config
-            .timeout_config()
-            .and_then(|t| t.operation_timeout())
-            .is_none()
-        {
-            builder = builder.timeout_config(AwsSettings::default().timeout_config());
-        }
         Self {
-            client: Client::from_conf(builder.build()),
+            client: sdk::cloudwatch_client(config, &requests),
             requests,
         }
     }
@@ -175,10 +165,7 @@ impl QueueMetrics {
 
     /// The region requests go to, for messages (`"(no region)"` when none is set).
     pub fn region(&self) -> String {
-        self.client
-            .config()
-            .region()
-            .map_or_else(|| "(no region)".to_string(), |r| r.to_string())
+        sdk::region_name(self.client.config().region())
     }
 
     /// The newest datapoint of queue `queue_name`'s `ApproximateAgeOfOldestMessage` in
@@ -411,6 +398,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sdk::AwsSettings;
     use aws_sdk_cloudwatch::error::ErrorMetadata;
     use aws_sdk_cloudwatch::types::MessageData;
     use aws_sdk_cloudwatch::types::error::InvalidNextToken;

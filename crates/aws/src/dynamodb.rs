@@ -110,6 +110,7 @@ use aws_sdk_dynamodb::operation::describe_time_to_live::DescribeTimeToLiveError;
 use aws_sdk_dynamodb::operation::get_item::GetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::QueryError;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::operation::update_time_to_live::UpdateTimeToLiveError;
 use aws_sdk_dynamodb::types::{
@@ -265,26 +266,49 @@ impl DynamoLedger {
     /// Every item of the user partition `pk` (facts and META), all pages, read
     /// consistently: a user has a handful.
     async fn user_items(&self, pk: &str) -> Result<Vec<Item>, LedgerError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_values(":pk", s(pk))
+            .consistent_read(true)
+            .set_limit(self.query_page_size);
         let mut items = Vec::new();
+        self.query_pages(query, pk, |item| {
+            items.push(item);
+            Ok(false)
+        })
+        .await?;
+        Ok(items)
+    }
+
+    /// Sends `query` page after page (`key` names what it reads, for errors), handing
+    /// each item to `take` in order, until the last page or until `take` answers
+    /// `Ok(true)`: it has enough.
+    async fn query_pages(
+        &self,
+        query: QueryFluentBuilder,
+        key: &str,
+        mut take: impl FnMut(Item) -> Result<bool, LedgerError>,
+    ) -> Result<(), LedgerError> {
         let mut start: Option<Item> = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_values(":pk", s(pk))
-                .consistent_read(true)
-                .set_limit(self.query_page_size)
+            let out = query
+                .clone()
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| self.error("Query", pk, e))?;
-            items.extend(out.items.unwrap_or_default());
+                .map_err(|e| self.error("Query", key, e))?;
+            for item in out.items.unwrap_or_default() {
+                if take(item)? {
+                    return Ok(());
+                }
+            }
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
+                _ => return Ok(()),
             }
         }
     }
@@ -566,39 +590,28 @@ impl Ledger for DynamoLedger {
             self.query_page_size
         };
         let index = format!("index {EVENTS_INDEX}");
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(EVENTS_INDEX)
-                .key_condition_expression("#listing = :listing AND #updated >= :since")
-                .expression_attribute_names("#listing", EVENTS_INDEX_PARTITION_KEY)
-                .expression_attribute_names("#updated", EVENTS_INDEX_SORT_KEY)
-                .expression_attribute_values(":listing", s(EVENTS_LISTING))
-                .expression_attribute_values(":since", n(query.since.0))
-                .scan_index_forward(false)
-                .set_limit(page)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.error("Query", &index, e))?;
-            for item in out.items.unwrap_or_default() {
-                let record = parse_listed_event(&item)?;
-                let since = record.updated_at.is_some_and(|at| at >= query.since);
-                if since && query.matches(&record) {
-                    listed.push(record);
-                    if listed.len() >= query.limit {
-                        return Ok(listed);
-                    }
-                }
+        let query_request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(EVENTS_INDEX)
+            .key_condition_expression("#listing = :listing AND #updated >= :since")
+            .expression_attribute_names("#listing", EVENTS_INDEX_PARTITION_KEY)
+            .expression_attribute_names("#updated", EVENTS_INDEX_SORT_KEY)
+            .expression_attribute_values(":listing", s(EVENTS_LISTING))
+            .expression_attribute_values(":since", n(query.since.0))
+            .scan_index_forward(false)
+            .set_limit(page);
+        self.query_pages(query_request, &index, |item| {
+            let record = parse_listed_event(&item)?;
+            let since = record.updated_at.is_some_and(|at| at >= query.since);
+            if since && query.matches(&record) {
+                listed.push(record);
             }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(listed),
-            }
-        }
+            Ok(listed.len() >= query.limit)
+        })
+        .await?;
+        Ok(listed)
     }
 
     async fn record_run(&self, run: &RunRecord, retention: Duration) -> Result<(), LedgerError> {
@@ -627,35 +640,24 @@ impl Ledger for DynamoLedger {
             return Ok(runs);
         }
         let page = page_limit(limit, self.query_page_size);
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :run)")
-                .expression_attribute_names("#pk", "pk")
-                .expression_attribute_names("#sk", "sk")
-                .expression_attribute_values(":pk", s(RUNS_PK))
-                .expression_attribute_values(":run", s(RUN_SK_PREFIX))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .limit(page)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| self.error("Query", RUNS_PK, e))?;
-            for item in out.items.unwrap_or_default() {
-                runs.push(read_run(&item)?);
-                if runs.len() >= limit {
-                    return Ok(runs);
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(runs),
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :run)")
+            .expression_attribute_names("#pk", "pk")
+            .expression_attribute_names("#sk", "sk")
+            .expression_attribute_values(":pk", s(RUNS_PK))
+            .expression_attribute_values(":run", s(RUN_SK_PREFIX))
+            .scan_index_forward(false)
+            .consistent_read(true)
+            .limit(page);
+        self.query_pages(query, RUNS_PK, |item| {
+            runs.push(read_run(&item)?);
+            Ok(runs.len() >= limit)
+        })
+        .await?;
+        Ok(runs)
     }
 
     async fn record_fact(&self, fact: &Fact) -> Result<Recorded, LedgerError> {

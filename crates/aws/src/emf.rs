@@ -8,12 +8,55 @@
 //! dimension sets, metric definitions); each dimension and metric is a root member of
 //! the same name.
 
+use std::fmt;
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 /// The namespace every okta-connect metric is in (the stack's alarms read it).
 pub const NAMESPACE: &str = "OktaConnect";
 /// The dimension naming the stack, so two stacks in one account keep their own series.
 pub const STACK_DIMENSION: &str = "Stack";
+
+/// Where a Lambda's EMF lines go, and the stack (the [`STACK_DIMENSION`]) they are about.
+#[derive(Clone)]
+pub struct Sink {
+    stack: String,
+    write: Arc<dyn Fn(&str) + Send + Sync>,
+}
+
+impl fmt::Debug for Sink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sink")
+            .field("stack", &self.stack)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Sink {
+    /// Lines to standard output, where Lambda's log capture finds them whatever the
+    /// function's log format.
+    pub fn stdout(stack: impl Into<String>) -> Self {
+        Self::new(stack, |line| println!("{line}"))
+    }
+
+    /// Lines to `write` (tests collect them).
+    pub fn new(stack: impl Into<String>, write: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self {
+            stack: stack.into(),
+            write: Arc::new(write),
+        }
+    }
+
+    pub fn stack(&self) -> &str {
+        &self.stack
+    }
+
+    /// Writes one line.
+    pub fn write(&self, line: &str) {
+        (self.write)(line);
+    }
+}
 
 /// One EMF line's worth of counts, dated and dimensioned by stack.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,9 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+pub use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -152,8 +153,22 @@ impl Intercept for RequestCounter {
     }
 }
 
+/// `timeouts` if it bounds an operation, else [`AwsSettings`]' default: a configuration
+/// made elsewhere (a test's, a caller's client) may have none, and every call must end.
+pub fn bounded_timeouts(timeouts: Option<&TimeoutConfig>) -> TimeoutConfig {
+    match timeouts {
+        Some(t) if t.operation_timeout().is_some() => t.clone(),
+        _ => AwsSettings::default().timeout_config(),
+    }
+}
+
+/// The region a client sends to, for messages (`"(no region)"` when none is set).
+pub fn region_name(region: Option<&Region>) -> String {
+    region.map_or_else(|| "(no region)".to_string(), ToString::to_string)
+}
+
 /// Builds one service's client from the shared configuration with `counter` attached,
-/// and rebuilds an existing client with it.
+/// and rebuilds an existing client with it; either way with [`bounded_timeouts`].
 macro_rules! client_builder {
     ($feature:literal, $sdk:ident, $name:ident, $counted:ident, $service:literal) => {
         #[doc = concat!("An ", $service, " client counting its requests in `counter`.")]
@@ -162,6 +177,7 @@ macro_rules! client_builder {
             $sdk::Client::from_conf(
                 $sdk::config::Builder::from(config)
                     .interceptor(counter.clone())
+                    .timeout_config(bounded_timeouts(config.timeout_config()))
                     .build(),
             )
         }
@@ -177,6 +193,7 @@ macro_rules! client_builder {
                     .config()
                     .to_builder()
                     .interceptor(counter.clone())
+                    .timeout_config(bounded_timeouts(client.config().timeout_config()))
                     .build(),
             )
         }
@@ -204,6 +221,20 @@ client_builder!(
     secretsmanager_client,
     counted_secretsmanager_client,
     "Secrets Manager"
+);
+client_builder!(
+    "cloudformation",
+    aws_sdk_cloudformation,
+    cloudformation_client,
+    counted_cloudformation_client,
+    "AWS CloudFormation"
+);
+client_builder!(
+    "cloudwatch",
+    aws_sdk_cloudwatch,
+    cloudwatch_client,
+    counted_cloudwatch_client,
+    "Amazon CloudWatch"
 );
 
 // ---------------------------------------------------------------- classification

@@ -71,11 +71,66 @@ struct DataShape<'a> {
     events: Option<&'a RawValue>,
 }
 
+/// One element of `data.events` that is not a usable event.
+#[derive(Debug, Clone)]
+pub struct UnusableEvent {
+    /// Its position in `data.events`.
+    pub index: usize,
+    /// Its JSON exactly as Okta sent it.
+    pub raw: Box<RawValue>,
+    /// Why it cannot be used.
+    pub error: EventError,
+}
+
+impl UnusableEvent {
+    /// Why it cannot be used, in words, with its position (it may quote the event: it
+    /// belongs with the event in a dead-letter queue, never in a log).
+    pub fn reason(&self) -> String {
+        self.bad_event().to_string()
+    }
+
+    fn bad_event(&self) -> EnvelopeError {
+        EnvelopeError::BadEvent {
+            index: self.index,
+            problem: self.error.to_string(),
+        }
+    }
+}
+
+/// A delivery split into its usable events and the ones set aside.
+#[derive(Debug, Clone)]
+pub struct SplitDelivery {
+    /// The usable events, in delivery order.
+    pub delivery: Delivery,
+    /// The unusable ones, in delivery order.
+    pub unusable: Vec<UnusableEvent>,
+}
+
+impl SplitDelivery {
+    /// Elements of `data.events`, usable or not.
+    pub fn received(&self) -> usize {
+        self.delivery.events.len() + self.unusable.len()
+    }
+}
+
 impl Delivery {
     /// Parses an event-hook POST body. Errors name what is wrong (not JSON, not an
-    /// envelope, no `data.events`, or which event is unusable and why). Each event's
-    /// bytes are kept exactly as sent.
+    /// envelope, no `data.events`, or the first event that is unusable and why). Each
+    /// event's bytes are kept exactly as sent.
     pub fn parse(body: &[u8]) -> Result<Self, EnvelopeError> {
+        let split = Self::split(body)?;
+        match split.unusable.first() {
+            Some(bad) => Err(bad.bad_event()),
+            None => Ok(split.delivery),
+        }
+    }
+
+    /// Parses an event-hook POST body event by event: `Err` only when the body as a
+    /// whole is not a delivery (not JSON, not an envelope, no `data.events` array); an
+    /// element that is not a usable event (see [`OktaEvent::parse`]) is set aside in
+    /// [`SplitDelivery::unusable`]. Okta never retries a 4xx, so refusing a whole
+    /// delivery for one bad event would lose the good ones with it.
+    pub fn split(body: &[u8]) -> Result<SplitDelivery, EnvelopeError> {
         let whole: &RawValue =
             serde_json::from_slice(body).map_err(|e| EnvelopeError::NotJson(e.to_string()))?;
         if !whole.get().starts_with('{') {
@@ -97,26 +152,30 @@ impl Delivery {
             .and_then(|d| d.events)
             .filter(|raw| raw.get() != "null")
             .ok_or(EnvelopeError::MissingEvents)?;
-        let events: Vec<&RawValue> = serde_json::from_str(events.get())
+        let elements: Vec<&RawValue> = serde_json::from_str(events.get())
             .map_err(|_| EnvelopeError::NotAnEnvelope("data.events is not an array".into()))?;
-        let events = events
-            .into_iter()
-            .enumerate()
-            .map(|(index, raw)| {
-                let event = OktaEvent::parse(raw.get()).map_err(|e| EnvelopeError::BadEvent {
-                    index,
-                    problem: e.to_string(),
-                })?;
-                Ok(DeliveredEvent {
+        let mut usable = Vec::with_capacity(elements.len());
+        let mut unusable = Vec::new();
+        for (index, raw) in elements.into_iter().enumerate() {
+            match OktaEvent::parse(raw.get()) {
+                Ok(event) => usable.push(DeliveredEvent {
                     raw: raw.to_owned(),
                     event,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Delivery {
-            event_id: shape.event_id,
-            source: shape.source,
-            events,
+                }),
+                Err(error) => unusable.push(UnusableEvent {
+                    index,
+                    raw: raw.to_owned(),
+                    error,
+                }),
+            }
+        }
+        Ok(SplitDelivery {
+            delivery: Delivery {
+                event_id: shape.event_id,
+                source: shape.source,
+                events: usable,
+            },
+            unusable,
         })
     }
 }
@@ -244,6 +303,66 @@ impl OktaEvent {
 mod tests {
     use super::*;
     use crate::fixtures;
+
+    #[test]
+    fn split_keeps_the_usable_events_and_sets_the_rest_aside_raw_with_their_reason() {
+        let text = r#"{"eventId": "d1", "data": {"events": [
+            {"uuid": "u1", "published": "2026-01-01T00:00:00Z", "eventType": "x"},
+            7,
+            {"uuid": 5, "published": "2026-01-01T00:00:00Z", "eventType": "x"},
+            {"uuid": "u4", "published": "yesterday", "eventType": "x"},
+            {"uuid": "u5", "published": "2026-01-01T00:00:01Z", "eventType": "y"}
+        ]}}"#;
+        let split = Delivery::split(text.as_bytes()).unwrap();
+        assert_eq!(split.received(), 5);
+        let uuids: Vec<&str> = split
+            .delivery
+            .events
+            .iter()
+            .map(|e| e.event.uuid.as_str())
+            .collect();
+        assert_eq!(uuids, ["u1", "u5"]);
+        let bad: Vec<(usize, &str)> = split
+            .unusable
+            .iter()
+            .map(|u| (u.index, u.raw.get()))
+            .collect();
+        assert_eq!(bad[0], (1, "7"));
+        assert_eq!(bad[1].0, 2);
+        assert!(text.contains(bad[1].1) && text.contains(bad[2].1));
+        assert!(split.unusable[2].reason().contains("data.events[3]"));
+        assert!(split.unusable[2].reason().contains("RFC 3339"));
+        // The strict parse refuses the delivery for its first unusable event.
+        let err = Delivery::parse(text.as_bytes()).unwrap_err();
+        assert_eq!(err.to_string(), split.unusable[0].reason());
+    }
+
+    #[test]
+    fn valid_deliveries_split_with_nothing_set_aside() {
+        for (name, text) in fixtures::deliveries() {
+            let split = Delivery::split(text.as_bytes()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(split.unusable.is_empty(), "{name}");
+            assert_eq!(split.received(), split.delivery.events.len(), "{name}");
+        }
+    }
+
+    #[test]
+    fn bodies_that_are_no_delivery_are_refused_whole() {
+        for text in [
+            "",
+            "{",
+            "[1]",
+            "null",
+            r#"{"data": {}}"#,
+            r#"{"data": {"events": null}}"#,
+            r#"{"data": {"events": {"a": 1}}}"#,
+            r#"{"eventType": "com.okta.import.transform", "data": {"events": []}}"#,
+        ] {
+            assert!(Delivery::split(text.as_bytes()).is_err(), "{text:?}");
+        }
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(Delivery::split(deep.as_bytes()).is_err());
+    }
 
     #[test]
     fn every_valid_fixture_parses_and_keeps_each_events_bytes() {

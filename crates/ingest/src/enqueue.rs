@@ -7,7 +7,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use okta_connect_core::okta::{DeliveredEvent, Delivery};
+use okta_connect_core::okta::{DeliveredEvent, Delivery, SplitDelivery};
 use okta_connect_core::ports::{ErrorClass, EventQueue, QueueError};
 use okta_connect_core::queue::{
     Attributes, DeadLetterReason, EventAttributes, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES,
@@ -15,7 +15,6 @@ use okta_connect_core::queue::{
 };
 use okta_connect_core::time::UnixMillis;
 
-use crate::delivery::Parsed;
 use crate::trim::{self, Level};
 
 /// How hard to try before answering 503.
@@ -119,7 +118,7 @@ pub fn messages(delivery: &Delivery) -> Vec<QueueMessage> {
 /// `failureReason`, `failureClass` = permanent and `failedAt` = `now`, and whatever of
 /// `uuid`, `eventType`, `published`, `oktaUserId` could be read from it. Dead letters
 /// have no `sourceMessageId`: they never were in the queue.
-pub fn prepare(parsed: &Parsed, now: UnixMillis) -> Prepared {
+pub fn prepare(parsed: &SplitDelivery, now: UnixMillis) -> Prepared {
     let delivery = &parsed.delivery;
     let mut prepared = Prepared::default();
     for (index, delivered) in delivery.events.iter().enumerate() {
@@ -143,7 +142,7 @@ pub fn prepare(parsed: &Parsed, now: UnixMillis) -> Prepared {
             format!("bad-{}", unusable.index),
             unusable.raw.get(),
             hints,
-            &unusable.reason,
+            &unusable.reason(),
             now,
         ));
     }

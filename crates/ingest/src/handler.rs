@@ -12,12 +12,12 @@ use okta_connect_core::ports::EventQueue;
 use okta_connect_core::time::UnixMillis;
 use serde_json::json;
 
-use crate::delivery;
 use crate::enqueue::{self, EnqueueReport, RetryPolicy};
 use crate::error::IngestError;
 use crate::http::{IngestRequest, IngestResponse};
 use crate::metrics::{Counts, MetricsSink};
 use crate::secret::{SecretStore, Verdict};
+use okta_connect_core::okta::Delivery;
 
 /// The header Okta's verification `GET` carries (compared case-insensitively).
 pub const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
@@ -328,7 +328,7 @@ async fn deliver<Q: EventQueue, D: EventQueue>(
     started: Instant,
     summary: &mut Summary,
 ) -> Result<(IngestResponse, &'static str), IngestError> {
-    let parsed = delivery::parse(body)?;
+    let parsed = Delivery::split(body)?;
     summary.delivery_id = parsed.delivery.event_id.clone();
     summary.received = parsed.received();
     if summary.received == 0 {

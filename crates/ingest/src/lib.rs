@@ -57,7 +57,7 @@
 //!   [`IngestRequest`] and an [`Ingest`] context (settings, secret, queue and
 //!   dead-letter queue, any [`EventQueue`](okta_connect_core::ports::EventQueue)).
 //! - [`gateway`]: API Gateway HTTP API (2.0) and REST API (1.0) events to and from it.
-//! - [`delivery`]: a delivery read event by event, unusable events set aside.
+//! - `okta_connect_core::okta::Delivery::split`: a delivery read event by event, unusable events set aside.
 //! - [`enqueue`]: messages, dead letters, batching, resending.
 //! - [`trim`]: events larger than an SQS message cut to the worker's fields.
 //! - [`secret`]: the hook secret, compared in constant time; where it comes from; how a
@@ -70,7 +70,6 @@
 //! of SQS and Secrets Manager only (`okta-connect-aws` with those two features, and its
 //! feature-less EMF writer): it never links Connect or DynamoDB.
 
-pub mod delivery;
 pub mod enqueue;
 pub mod error;
 pub mod gateway;

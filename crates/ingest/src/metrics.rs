@@ -14,10 +14,7 @@
 //! | `IngestDeadLettered` | events sent to the dead-letter queue (unusable, or too large even trimmed) |
 //! | `IngestTrimmed` | events queued trimmed to the fields the worker reads |
 
-use std::fmt;
-use std::sync::Arc;
-
-use okta_connect_aws::emf::Metrics;
+use okta_connect_aws::emf::{Metrics, Sink};
 use okta_connect_core::time::UnixMillis;
 
 pub const RECEIVED: &str = "IngestReceived";
@@ -45,32 +42,17 @@ impl Counts {
 }
 
 /// Where metric lines go, and the stack they are about.
-#[derive(Clone)]
-pub struct MetricsSink {
-    stack: String,
-    write: Arc<dyn Fn(&str) + Send + Sync>,
-}
-
-impl fmt::Debug for MetricsSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetricsSink")
-            .field("stack", &self.stack)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct MetricsSink(Sink);
 
 impl MetricsSink {
-    /// Lines to standard output, where Lambda's log capture finds them whatever the
-    /// function's log format.
+    /// Lines to standard output (see [`Sink::stdout`]).
     pub fn stdout(stack: impl Into<String>) -> Self {
-        Self::new(stack, |line| println!("{line}"))
+        Self(Sink::stdout(stack))
     }
 
     pub fn new(stack: impl Into<String>, write: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Self {
-            stack: stack.into(),
-            write: Arc::new(write),
-        }
+        Self(Sink::new(stack, write))
     }
 
     /// The line for `counts`, or `None` when there is nothing to count.
@@ -79,7 +61,7 @@ impl MetricsSink {
             return None;
         }
         Some(
-            Metrics::new(&self.stack, now.0)
+            Metrics::new(self.0.stack(), now.0)
                 .count(RECEIVED, counts.received)
                 .count(QUEUED, counts.queued)
                 .count(UNAUTHORIZED, counts.unauthorized)
@@ -93,7 +75,7 @@ impl MetricsSink {
     /// Writes the line for `counts`, if any.
     pub fn record(&self, counts: Counts) {
         if let Some(line) = self.line(counts, UnixMillis::now()) {
-            (self.write)(&line);
+            self.0.write(&line);
         }
     }
 }

@@ -34,10 +34,8 @@
 //! refused is in the worker log (one warning per throttled call, field `api`).
 
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::Arc;
 
-use okta_connect_aws::emf::{NAMESPACE, STACK_DIMENSION};
+use okta_connect_aws::emf::{NAMESPACE, STACK_DIMENSION, Sink};
 use okta_connect_core::outcome::{Effect, FactKind, Outcome};
 use okta_connect_core::queue::{Delivery, EventAttributes};
 use okta_connect_core::time::UnixMillis;
@@ -253,49 +251,34 @@ pub fn published_times(deliveries: &[Delivery]) -> HashMap<String, UnixMillis> {
 }
 
 /// Where metric lines go, and the stack they are about.
-#[derive(Clone)]
-pub struct MetricsSink {
-    stack: String,
-    write: Arc<dyn Fn(&str) + Send + Sync>,
-}
-
-impl fmt::Debug for MetricsSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MetricsSink")
-            .field("stack", &self.stack)
-            .finish_non_exhaustive()
-    }
-}
+#[derive(Clone, Debug)]
+pub struct MetricsSink(Sink);
 
 impl MetricsSink {
-    /// Lines to standard output, where Lambda's log capture finds them whatever the
-    /// function's log format.
+    /// Lines to standard output (see [`Sink::stdout`]).
     pub fn stdout(stack: impl Into<String>) -> Self {
-        Self::new(stack, |line| println!("{line}"))
+        Self(Sink::stdout(stack))
     }
 
     pub fn new(stack: impl Into<String>, write: impl Fn(&str) + Send + Sync + 'static) -> Self {
-        Self {
-            stack: stack.into(),
-            write: Arc::new(write),
-        }
+        Self(Sink::new(stack, write))
     }
 
     pub fn stack(&self) -> &str {
-        &self.stack
+        self.0.stack()
     }
 
     /// Writes the lines of one invocation (see [`Invocation::lines`]).
     pub fn record(&self, invocation: &Invocation, now: UnixMillis) {
-        for line in invocation.lines(&self.stack, now) {
-            (self.write)(&line);
+        for line in invocation.lines(self.0.stack(), now) {
+            self.0.write(&line);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
 
     use okta_connect_core::desired::RevokedBecause;
     use okta_connect_core::outcome::{Converged, DesiredState, Failure, StepKind};

@@ -8,6 +8,7 @@ use okta_connect_core::ports::{ErrorClass, QueueConsumer};
 use okta_connect_core::queue::DeadLetter;
 use serde::Serialize;
 
+use crate::commands::events::user_cell;
 use crate::commands::target::Target;
 use crate::output::{self, Report, Table};
 
@@ -118,11 +119,7 @@ impl Letter {
 
     /// The Okta user in one cell: login and id, whichever are known.
     pub fn user_cell(&self) -> String {
-        match (&self.login, &self.okta_user_id) {
-            (Some(login), Some(id)) => format!("{login} ({id})"),
-            (Some(one), None) | (None, Some(one)) => one.clone(),
-            (None, None) => "-".into(),
-        }
+        user_cell(self.login.as_deref(), self.okta_user_id.as_deref())
     }
 
     /// Who dead-lettered it and when, in one cell.

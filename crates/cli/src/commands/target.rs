@@ -20,7 +20,7 @@ use anyhow::{Context, anyhow, bail};
 use okta_connect_aws::cloudformation::{Stack, StackError, StackOutputs};
 use okta_connect_aws::cloudwatch::QueueMetrics;
 use okta_connect_aws::dynamodb::DynamoLedger;
-use okta_connect_aws::sdk::{self, AwsSettings};
+use okta_connect_aws::sdk::{self, AwsSettings, SdkConfig};
 use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
 use okta_connect_local::{EmbeddedQueue, LocalQueue, QueueSettings, SqliteLedger};
 
@@ -78,6 +78,10 @@ pub struct Deployment {
     /// The last resolution, with the flags it was made from.
     #[arg(skip)]
     resolved: Remembered,
+    /// The AWS configuration, loaded once per command: every client of the command
+    /// shares it, so credentials are resolved once, not once per queue, table and metric.
+    #[arg(skip)]
+    loaded: Arc<tokio::sync::OnceCell<SdkConfig>>,
 }
 
 /// What a command reads, flags and stack outputs combined.
@@ -258,7 +262,17 @@ impl Target {
     /// The deployed queue's CloudWatch metrics, read with the same AWS settings (and
     /// emulator) as the queues and the ledger.
     pub async fn queue_metrics(&self) -> anyhow::Result<QueueMetrics> {
-        Ok(QueueMetrics::from_config(&sdk::load(&self.aws()?).await))
+        Ok(QueueMetrics::from_config(self.sdk_config().await?))
+    }
+
+    /// The AWS configuration of [`Target::aws`], loaded on first use and shared after.
+    async fn sdk_config(&self) -> anyhow::Result<&SdkConfig> {
+        let settings = self.aws()?;
+        Ok(self
+            .deployment
+            .loaded
+            .get_or_init(|| sdk::load(&settings))
+            .await)
     }
 
     /// The SQLite file of the state folder; an error, not a new empty file, when it is
@@ -286,10 +300,10 @@ impl Target {
                 dlq_url: Some(dlq_url),
                 ..
             }) => {
-                let aws = sdk::load(&self.aws()?).await;
+                let aws = self.sdk_config().await?;
                 Ok(Some(AnyQueue::Sqs {
-                    producer: SqsQueue::from_config(&aws, queue_url.clone()),
-                    consumer: SqsConsumer::from_config(&aws, queue_url, dlq_url),
+                    producer: SqsQueue::from_config(aws, queue_url.clone()),
+                    consumer: SqsConsumer::from_config(aws, queue_url, dlq_url),
                 }))
             }
             Resolved::Deployed(_) => Ok(None),
@@ -309,7 +323,7 @@ impl Target {
                 ledger_table: Some(table),
                 ..
             }) => Ok(Some(AnyLedger::Dynamo(DynamoLedger::from_config(
-                &sdk::load(&self.aws()?).await,
+                self.sdk_config().await?,
                 table,
             )))),
             Resolved::Deployed(_) => Ok(None),
@@ -327,10 +341,10 @@ impl Target {
                 dlq_url: Some(dlq_url),
                 ..
             }) => {
-                let aws = sdk::load(&self.aws()?).await;
+                let aws = self.sdk_config().await?;
                 Ok(Some(DeadLetterBox::Sqs {
-                    dead_letter: SqsConsumer::from_config(&aws, dlq_url.clone(), dlq_url),
-                    source: SqsQueue::from_config(&aws, queue_url),
+                    dead_letter: SqsConsumer::from_config(aws, dlq_url.clone(), dlq_url),
+                    source: SqsQueue::from_config(aws, queue_url),
                 }))
             }
             Resolved::Deployed(_) => Ok(None),

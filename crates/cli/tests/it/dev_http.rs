@@ -8,8 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use okta_connect::pipeline::{self, LocalSettings, Pipeline};
-use okta_connect_core::config::Config;
+use okta_connect::pipeline::{self, Pipeline};
 use okta_connect_core::queue::{DeadLetterReason, attribute};
 use okta_connect_testkit::fixtures;
 use serde_json::{Value, json};
@@ -19,15 +18,7 @@ use tokio::net::TcpStream;
 const SECRET: &str = "dev-http-test-secret";
 
 async fn start(state: &std::path::Path) -> Pipeline {
-    let config = Config::from_ini(fixtures::CONFIG_INI).unwrap();
-    Pipeline::start(LocalSettings::isolated(
-        config,
-        state.to_path_buf(),
-        SECRET.to_string(),
-        false,
-    ))
-    .await
-    .unwrap()
+    crate::start_pipeline(state, fixtures::CONFIG_INI, SECRET).await
 }
 
 fn addr_of(pipeline: &Pipeline) -> SocketAddr {

@@ -9,23 +9,14 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressDrawTarget, TermLike};
 use okta_connect::live::{self, LiveStatus, live_status_wanted};
-use okta_connect::pipeline::{LiveCounts, LocalSettings, Pipeline};
-use okta_connect_core::config::Config;
+use okta_connect::pipeline::{LiveCounts, Pipeline};
 use okta_connect_testkit::fixtures;
 use serde_json::{Value, json};
 
 const SECRET: &str = "dev-live-test-secret";
 
 async fn start(state: &std::path::Path) -> Pipeline {
-    let config = Config::from_ini(fixtures::CONFIG_INI).unwrap();
-    Pipeline::start(LocalSettings::isolated(
-        config,
-        state.to_path_buf(),
-        SECRET.to_string(),
-        false,
-    ))
-    .await
-    .unwrap()
+    crate::start_pipeline(state, fixtures::CONFIG_INI, SECRET).await
 }
 
 /// A delivery of the membership fixture's first event, under `uuid`.

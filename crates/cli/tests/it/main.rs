@@ -10,3 +10,21 @@ mod dev_live;
 mod dev_restart;
 mod okta_live;
 mod operate;
+
+/// The local pipeline on `state` with `config_text` and hook secret `secret`, isolated
+/// (simulated Connect, unthrottled, its own free port).
+async fn start_pipeline(
+    state: &std::path::Path,
+    config_text: &str,
+    secret: &str,
+) -> okta_connect::pipeline::Pipeline {
+    let config = okta_connect_core::config::Config::from_ini(config_text).unwrap();
+    okta_connect::pipeline::Pipeline::start(okta_connect::pipeline::LocalSettings::isolated(
+        config,
+        state.to_path_buf(),
+        secret.to_string(),
+        false,
+    ))
+    .await
+    .unwrap()
+}

@@ -14,11 +14,10 @@ use std::time::Duration;
 use okta_connect::commands::target::Target;
 use okta_connect::commands::{ConfigArg, dlq, event, events, redrive, status, user};
 use okta_connect::output;
-use okta_connect::pipeline::{DEAD_LETTER_QUEUE, LocalSettings, Pipeline, QUEUE, STATE_DB};
+use okta_connect::pipeline::{DEAD_LETTER_QUEUE, Pipeline, QUEUE, STATE_DB};
 use okta_connect_aws::dynamodb::{DynamoLedger, create_table};
 use okta_connect_aws::sdk::{self, AwsSettings};
 use okta_connect_aws::sqs::{SqsConsumer, SqsQueue};
-use okta_connect_core::config::Config;
 use okta_connect_core::desired::Desired;
 use okta_connect_core::outcome::{Failure, Outcome};
 use okta_connect_core::ports::{
@@ -63,15 +62,7 @@ fn redrive_args(
 }
 
 async fn start(state: &Path, config_text: &str) -> Pipeline {
-    let config = Config::from_ini(config_text).unwrap();
-    Pipeline::start(LocalSettings::isolated(
-        config,
-        state.to_path_buf(),
-        SECRET.to_string(),
-        false,
-    ))
-    .await
-    .unwrap()
+    crate::start_pipeline(state, config_text, SECRET).await
 }
 
 fn temp_state(name: &str) -> PathBuf {
